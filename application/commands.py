@@ -1,0 +1,217 @@
+"""The use cases that change state. Each is "get, call, add" on a unit of work;
+the group-commit writer saves them. They validate before they mutate, so a
+failing command leaves nothing behind in a shared batch."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from application.unit_of_work import UnitOfWork, last_event
+from application.writer import Outcome
+from domain.chat import Chat
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.ids import check_user_id, parse_uuid, user_aggregate_id
+from domain.message import Message, check_content
+from domain.presence import Connection, Node
+from domain.user import User
+
+MAX_CLIENT_MESSAGE_ID = 128
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    message: Message
+    duplicate: bool
+
+
+def _require_user(uow: UnitOfWork, user_id: str) -> User:
+    check_user_id(user_id)
+    return uow.get(user_aggregate_id(user_id), User, f"user {user_id!r}")
+
+
+def register_user(
+    user_id: str, password_hash: str | None, display_name: str | None, external: bool = False
+) -> Callable[[UnitOfWork], Outcome[User]]:
+    def run(uow: UnitOfWork) -> Outcome[User]:
+        check_user_id(user_id)
+        if uow.find(user_aggregate_id(user_id), User) is not None:
+            raise Conflict(f"user {user_id!r} already exists")
+        user = User.register(user_id, password_hash, display_name, external)
+        uow.add(user)
+        return Outcome(user, last_event(user))
+
+    return run
+
+
+def ensure_user(user_id: str, external: bool) -> Callable[[UnitOfWork], Outcome[User]]:
+    """Provisions a user on first sight (CLI tokens, external issuers)."""
+
+    def run(uow: UnitOfWork) -> Outcome[User]:
+        check_user_id(user_id)
+        existing = uow.find(user_aggregate_id(user_id), User)
+        if existing is not None:
+            return Outcome(existing)
+        user = User.register(user_id, None, None, external)
+        uow.add(user)
+        return Outcome(user, last_event(user))
+
+    return run
+
+
+def create_chat(
+    creator: str, title: str | None, member_ids: list[str]
+) -> Callable[[UnitOfWork], Outcome[Chat]]:
+    def run(uow: UnitOfWork) -> Outcome[Chat]:
+        if not isinstance(member_ids, list):
+            raise InvalidInput("memberIds must be a list of user ids")
+        for user_id in [creator, *member_ids]:
+            _require_user(uow, user_id)
+        chat = Chat.start(title, member_ids, creator)
+        uow.add(chat)
+        return Outcome(chat, last_event(chat))
+
+    return run
+
+
+def add_member(actor: str, chat_id: object, user_id: str) -> Callable[[UnitOfWork], Outcome[Chat]]:
+    def run(uow: UnitOfWork) -> Outcome[Chat]:
+        chat = uow.get(parse_uuid(chat_id, "chatId"), Chat, "chat")
+        chat.require_member(actor)
+        _require_user(uow, user_id)
+        chat.add_member(user_id, actor)
+        return Outcome(chat, last_event(chat) if chat.pending_events else None)
+
+    return run
+
+
+def remove_member(
+    actor: str, chat_id: object, user_id: str
+) -> Callable[[UnitOfWork], Outcome[Chat]]:
+    def run(uow: UnitOfWork) -> Outcome[Chat]:
+        chat = uow.get(parse_uuid(chat_id, "chatId"), Chat, "chat")
+        chat.require_member(actor)
+        check_user_id(user_id)
+        chat.remove_member(user_id, actor)
+        return Outcome(chat, last_event(chat) if chat.pending_events else None)
+
+    return run
+
+
+def send_message(
+    sender: str, chat_id: object, content: object, client_message_id: object = None
+) -> Callable[[UnitOfWork], Outcome[SentMessage]]:
+    def run(uow: UnitOfWork) -> Outcome[SentMessage]:
+        chat_uuid = parse_uuid(chat_id, "chatId")
+        if client_message_id is not None and (
+            not isinstance(client_message_id, str)
+            or not 0 < len(client_message_id) <= MAX_CLIENT_MESSAGE_ID
+        ):
+            raise InvalidInput(
+                f"clientMessageId must be a string of 1-{MAX_CLIENT_MESSAGE_ID} characters"
+            )
+        text = check_content(content)
+        chat = uow.get(chat_uuid, Chat, "chat")
+        chat.require_member(sender)
+        if client_message_id is not None:
+            message_id = Message.create_id(sender, client_message_id)
+            existing = uow.find(message_id, Message)
+            if existing is not None:
+                # A retry: answer with the first message, store nothing.
+                return Outcome(SentMessage(existing, duplicate=True))
+        message = Message(
+            chat_id=chat_uuid, sender_id=sender, content=text, client_message_id=client_message_id
+        )
+        uow.add(message)
+        return Outcome(SentMessage(message, duplicate=False), last_event(message))
+
+    return run
+
+
+def _member_message(uow: UnitOfWork, user: str, chat_id: object, message_id: object) -> Message:
+    chat = uow.get(parse_uuid(chat_id, "chatId"), Chat, "chat")
+    message_uuid = parse_uuid(message_id, "messageId")
+    chat.require_member(user)
+    message = uow.find(message_uuid, Message)
+    if message is None or message.chat_id != chat.id:
+        raise NotFound("message not found in this chat")
+    return message
+
+
+def mark_delivered(
+    user: str, chat_id: object, message_id: object
+) -> Callable[[UnitOfWork], Outcome[Message]]:
+    def run(uow: UnitOfWork) -> Outcome[Message]:
+        message = _member_message(uow, user, chat_id, message_id)
+        changed = message.deliver_to(user)
+        return Outcome(message, last_event(message) if changed else None)
+
+    return run
+
+
+def mark_read(
+    user: str, chat_id: object, message_id: object
+) -> Callable[[UnitOfWork], Outcome[Message]]:
+    """Reading a message marks every earlier message of the chat read too: the
+    projections treat the Read event as a high-water mark for the user."""
+
+    def run(uow: UnitOfWork) -> Outcome[Message]:
+        message = _member_message(uow, user, chat_id, message_id)
+        changed = message.read_by_user(user)
+        return Outcome(message, last_event(message) if changed else None)
+
+    return run
+
+
+def open_connection(user_id: str, node_id: str) -> Callable[[UnitOfWork], Outcome[Connection]]:
+    def run(uow: UnitOfWork) -> Outcome[Connection]:
+        connection = Connection(user_id=user_id, node_id=node_id)
+        uow.add(connection)
+        return Outcome(connection, last_event(connection))
+
+    return run
+
+
+def close_connection(connection_id: UUID) -> Callable[[UnitOfWork], Outcome[None]]:
+    def run(uow: UnitOfWork) -> Outcome[None]:
+        connection = uow.find(connection_id, Connection)
+        if connection is None or not connection.open:
+            return Outcome(None)
+        connection.close()
+        return Outcome(None, last_event(connection))
+
+    return run
+
+
+def node_started(node_id: str, lease_seconds: float) -> Callable[[UnitOfWork], Outcome[None]]:
+    def run(uow: UnitOfWork) -> Outcome[None]:
+        node = uow.find(Node.create_id(node_id), Node)
+        if node is None:
+            node = Node(node_id=node_id, lease_seconds=lease_seconds)
+            uow.add(node)
+        else:
+            node.restart(lease_seconds)
+        return Outcome(None, last_event(node))
+
+    return run
+
+
+def node_heartbeat(node_id: str, lease_seconds: float) -> Callable[[UnitOfWork], Outcome[None]]:
+    """Renews the node's lease: its connections count while the lease runs."""
+
+    def run(uow: UnitOfWork) -> Outcome[None]:
+        node = uow.get(Node.create_id(node_id), Node, "node")
+        node.heartbeat(lease_seconds)
+        return Outcome(None, last_event(node))
+
+    return run
+
+
+def node_stopped(node_id: str) -> Callable[[UnitOfWork], Outcome[None]]:
+    def run(uow: UnitOfWork) -> Outcome[None]:
+        node = uow.find(Node.create_id(node_id), Node)
+        if node is None:
+            return Outcome(None)
+        node.stop()
+        return Outcome(None, last_event(node))
+
+    return run

@@ -1,0 +1,242 @@
+"""The application's async face: commands go through the group-commit writer,
+queries read the read models. Interfaces (gateway, REST, CLI) use only this."""
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+
+from application import commands
+from application.ports import PasswordHasher, ProjectionProgress, ReadModels
+from application.unit_of_work import UnitOfWork
+from application.views import (
+    ChatListItem,
+    ChatView,
+    FeedItem,
+    MessageView,
+    PresenceView,
+    UserView,
+    iso,
+)
+from application.writer import GroupCommitWriter, Outcome
+from domain.chat import Chat
+from domain.errors import Forbidden, InvalidInput, NotFound
+from domain.ids import check_user_id, parse_uuid, user_aggregate_id
+from domain.user import User, check_username
+
+T = TypeVar("T")
+
+READ_YOUR_WRITES_TIMEOUT = 5.0
+MAX_PAGE = 200
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+
+
+@dataclass(frozen=True)
+class Receipt:
+    chat_id: str
+    message_id: str
+    user_id: str
+    at: str
+    seq: int | None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message: MessageView
+    duplicate: bool
+
+
+class ChatService:
+    def __init__(
+        self,
+        store: Application[UUID],
+        writer: GroupCommitWriter,
+        read_models: ReadModels,
+        progress: ProjectionProgress,
+        hasher: PasswordHasher,
+        node_id: str,
+    ) -> None:
+        self._store = store
+        self._writer = writer
+        self._read = read_models
+        self._progress = progress
+        self._hasher = hasher
+        self.node_id = node_id
+
+    async def _run(
+        self, command: Callable[[UnitOfWork], Outcome[T]], wait: bool = True
+    ) -> Outcome[T]:
+        outcome: Outcome[T] = await asyncio.wrap_future(self._writer.submit(command))
+        if wait and outcome.position is not None:
+            # Read-your-writes: the caller's next query sees this change.
+            await self._progress.wait_for(outcome.position, READ_YOUR_WRITES_TIMEOUT)
+        return outcome
+
+    async def sync(self) -> None:
+        """Waits until the read models reflect everything stored so far."""
+        position = await asyncio.to_thread(lambda: self._store.recorder.max_notification_id())
+        await self._progress.wait_for(position or 0, READ_YOUR_WRITES_TIMEOUT)
+
+    # -- users -----------------------------------------------------------------
+    async def register(self, username: str, password: str, display_name: str | None) -> str:
+        check_username(username)
+        if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+            raise InvalidInput(f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+        password_hash = await asyncio.to_thread(self._hasher.hash, password)
+        await self._run(commands.register_user(username, password_hash, display_name))
+        return username
+
+    async def ensure_user(self, user_id: str, external: bool = False) -> str:
+        await self._run(commands.ensure_user(user_id, external))
+        return user_id
+
+    async def get_user(self, user_id: str) -> UserView | None:
+        user = await asyncio.to_thread(self._load_user, user_id)
+        if user is None:
+            return None
+        return UserView(user_id=user.user_id, display_name=user.display_name,
+                        external=user.external)
+
+    async def authenticate(self, username: str, password: str) -> str | None:
+        user = await asyncio.to_thread(self._load_user, username)
+        if user is None or user.password_hash is None:
+            return None
+        ok = await asyncio.to_thread(self._hasher.verify, user.password_hash, password)
+        return user.user_id if ok else None
+
+    def _load_user(self, user_id: str) -> User | None:
+        try:
+            check_user_id(user_id)
+            user: object = self._store.repository.get(user_aggregate_id(user_id))
+        except (AggregateNotFoundError, InvalidInput):
+            return None
+        return user if isinstance(user, User) else None
+
+    # -- chats -----------------------------------------------------------------
+    @staticmethod
+    def _chat_view(chat: Chat) -> ChatView:
+        return ChatView(id=str(chat.id), title=chat.title, member_ids=list(chat.member_ids),
+                        created_by=chat.created_by, created_at=iso(chat.created_on))
+
+    async def create_chat(self, creator: str, title: str | None, member_ids: list[str]) -> ChatView:
+        outcome = await self._run(commands.create_chat(creator, title, member_ids))
+        return self._chat_view(outcome.value)
+
+    async def add_member(self, actor: str, chat_id: object, user_id: str) -> ChatView:
+        outcome = await self._run(commands.add_member(actor, chat_id, user_id))
+        return self._chat_view(outcome.value)
+
+    async def remove_member(self, actor: str, chat_id: object, user_id: str) -> ChatView:
+        outcome = await self._run(commands.remove_member(actor, chat_id, user_id))
+        return self._chat_view(outcome.value)
+
+    async def chat_for(self, user_id: str, chat_id: object) -> ChatView:
+        """The chat with its members; NotFound or Forbidden for the wrong caller."""
+        chat = await asyncio.to_thread(self._read.chat, parse_uuid(chat_id, "chatId"))
+        if chat is None:
+            raise NotFound("chat not found")
+        if user_id not in chat.member_ids:
+            raise Forbidden("not a member of this chat")
+        return chat
+
+    async def chats_of(self, user_id: str) -> list[ChatListItem]:
+        return await asyncio.to_thread(self._read.chats_of, user_id)
+
+    async def chat_ids_of(self, user_id: str) -> list[str]:
+        return await asyncio.to_thread(self._read.chat_ids_of, user_id)
+
+    # -- messages --------------------------------------------------------------
+    async def send_message(
+        self, sender: str, chat_id: object, content: object, client_message_id: object = None,
+        wait: bool = True,
+    ) -> SendResult:
+        outcome = await self._run(
+            commands.send_message(sender, chat_id, content, client_message_id), wait=wait
+        )
+        sent = outcome.value
+        if sent.duplicate:
+            stored = await self._stored_message(sent.message.id)
+            return SendResult(stored, duplicate=True)
+        message = sent.message
+        assert outcome.position is not None and outcome.event is not None
+        view = MessageView(
+            id=str(message.id), chat_id=str(message.chat_id), sender_id=message.sender_id,
+            content=message.content, seq=outcome.position, created_at=iso(outcome.event.timestamp),
+            client_message_id=message.client_message_id,
+        )
+        return SendResult(view, duplicate=False)
+
+    async def _stored_message(self, message_id: UUID) -> MessageView:
+        view = await asyncio.to_thread(self._read.message, message_id)
+        if view is None:
+            # Stored but not yet projected: wait for the read model to catch up.
+            await self.sync()
+            view = await asyncio.to_thread(self._read.message, message_id)
+        if view is None:
+            raise NotFound("message not found")
+        return view
+
+    async def _receipt(
+        self, command: Callable[[UnitOfWork], Outcome[Any]], user: str, wait: bool
+    ) -> Receipt:
+        outcome = await self._run(command, wait=wait)
+        message = outcome.value
+        at = iso(outcome.event.timestamp) if outcome.event is not None else iso(message.modified_on)
+        return Receipt(chat_id=str(message.chat_id), message_id=str(message.id), user_id=user,
+                       at=at, seq=outcome.position)
+
+    async def mark_delivered(
+        self, user: str, chat_id: object, message_id: object, wait: bool = True
+    ) -> Receipt:
+        return await self._receipt(commands.mark_delivered(user, chat_id, message_id), user, wait)
+
+    async def mark_read(
+        self, user: str, chat_id: object, message_id: object, wait: bool = True
+    ) -> Receipt:
+        return await self._receipt(commands.mark_read(user, chat_id, message_id), user, wait)
+
+    async def history(
+        self, user_id: str, chat_id: object, before: int | None = None, after: int | None = None,
+        limit: int = 50,
+    ) -> tuple[list[MessageView], int | None]:
+        """A page oldest first and `nextBefore` (None at the beginning)."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
+        chat = await self.chat_for(user_id, chat_id)
+        messages, older = await asyncio.to_thread(
+            self._read.history, UUID(chat.id), before, after, limit
+        )
+        return messages, (messages[0].seq if messages and older else None)
+
+    async def feed(self, user_id: str, after: int, limit: int = 100) -> list[FeedItem]:
+        if not 1 <= limit <= 1000:
+            raise InvalidInput("limit must be between 1 and 1000")
+        return await asyncio.to_thread(self._read.feed, user_id, after, limit)
+
+    # -- presence --------------------------------------------------------------
+    async def presence(self, user_ids: list[str]) -> list[PresenceView]:
+        for user_id in user_ids:
+            check_user_id(user_id, "userIds")
+        return await asyncio.to_thread(self._read.presence, user_ids, time.time())
+
+    async def open_connection(self, user_id: str) -> UUID:
+        outcome = await self._run(commands.open_connection(user_id, self.node_id), wait=False)
+        connection_id: UUID = outcome.value.id
+        return connection_id
+
+    async def close_connection(self, connection_id: UUID) -> None:
+        await self._run(commands.close_connection(connection_id), wait=False)
+
+    async def node_started(self, lease_seconds: float) -> None:
+        await self._run(commands.node_started(self.node_id, lease_seconds), wait=False)
+
+    async def node_heartbeat(self, lease_seconds: float) -> None:
+        await self._run(commands.node_heartbeat(self.node_id, lease_seconds), wait=False)
+
+    async def node_stopped(self) -> None:
+        await self._run(commands.node_stopped(self.node_id), wait=False)

@@ -1,0 +1,212 @@
+"""Follows the store's notification log and feeds the projections.
+
+One thread per process. Each projection applies a batch and its tracking
+position in one transaction, locking its tracking row first, so several nodes
+sharing a PostgreSQL store never apply an event twice. Wake-ups come from the
+local writer (in-process), PostgreSQL LISTEN/NOTIFY, and a slow poll as the
+safety net (eventsourcing's SQLite recorder has no subscriptions)."""
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.application import Application
+
+from infrastructure.eventstore import head_position, read_notifications, to_event
+from infrastructure.readmodels.common import Projection, create_schema
+from infrastructure.readmodels.database import Database
+from infrastructure.readmodels.queries import SqlReadModels
+
+log = logging.getLogger(__name__)
+
+FeedListener = Callable[[list[tuple[Any, ...]]], None]
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        store: Application[UUID],
+        db: Database,
+        projections: Sequence[Projection],
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.25,
+        listen_conninfo: str | None = None,
+        listen_channel: str | None = None,
+    ) -> None:
+        self._store = store
+        self._db = db
+        self.projections = list(projections)
+        self._queries = SqlReadModels(db)
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._listen = (listen_conninfo, listen_channel)
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listen_thread: threading.Thread | None = None
+        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[bool]]] = []
+        self._waiters_lock = threading.Lock()
+        self._listeners: list[FeedListener] = []
+        self._emitted: dict[str, int] = {}
+        self.positions: dict[str, int] = {}
+        create_schema(db, self.projections)
+        self.positions = self._queries.positions()
+
+    # -- control ---------------------------------------------------------------
+    def start(self) -> None:
+        # Live fan-out starts at the present: old events reach clients through
+        # history and recovery, not as live events.
+        self._emitted = dict(self.positions)
+        self._thread = threading.Thread(target=self._run, name="eschat-projections", daemon=True)
+        self._thread.start()
+        conninfo, channel = self._listen
+        if conninfo and channel:
+            self._listen_thread = threading.Thread(
+                target=self._listen_loop, args=(conninfo, channel), name="eschat-listen",
+                daemon=True,
+            )
+            self._listen_thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def wake(self, _position: int = 0) -> None:
+        self._wake.set()
+
+    def add_listener(self, listener: FeedListener) -> None:
+        """`listener(rows)` runs on the runner thread with new feed rows."""
+        self._listeners.append(listener)
+
+    @property
+    def position(self) -> int:
+        return min(self.positions.values()) if self.positions else 0
+
+    def lag(self) -> dict[str, int]:
+        head = head_position(self._store)
+        return {name: max(0, head - pos) for name, pos in self.positions.items()}
+
+    # -- processing ------------------------------------------------------------
+    def catch_up(self) -> int:
+        """Processes everything stored so far (CLI, tests). Returns the count."""
+        total = 0
+        while True:
+            n = self._cycle()
+            total += n
+            if n == 0:
+                return total
+
+    def _cycle(self) -> int:
+        self.positions = self._queries.positions()
+        start = self.position
+        notifications = read_notifications(self._store, start, self._batch_size)
+        if not notifications:
+            return 0
+        events = [(n.id, to_event(self._store, n)) for n in notifications]
+        last = events[-1][0]
+        for projection in self.projections:
+            with self._db.transaction() as tx:
+                row = tx.fetchone(
+                    "SELECT position FROM rm_tracking WHERE name = %s FOR UPDATE",
+                    (projection.name,),
+                )
+                current = int(row[0]) if row else 0
+                todo = [(pos, ev) for pos, ev in events if pos > current]
+                if not todo:
+                    continue
+                for pos, event in todo:
+                    projection.process(tx, event, pos)
+                tx.execute("UPDATE rm_tracking SET position = %s WHERE name = %s",
+                           (last, projection.name))
+        self.positions = self._queries.positions()
+        return len(events)
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                n = self._cycle()
+                self._emit_feed()
+                self._resolve_waiters()
+            except Exception:
+                log.exception("projection cycle failed; retrying")
+                n = 0
+                self._stopped.wait(1.0)
+            if n < self._batch_size:
+                self._wake.wait(self._poll_interval)
+                self._wake.clear()
+
+    def _emit_feed(self) -> None:
+        if not self._listeners:
+            self._emitted = dict(self.positions)
+            return
+        for name, upto in self.positions.items():
+            after = self._emitted.get(name, upto)
+            if upto > after:
+                rows = self._queries.feed_rows(name, after, upto)
+                self._emitted[name] = upto
+                if rows:
+                    for listener in self._listeners:
+                        try:
+                            listener(rows)
+                        except Exception:
+                            log.exception("feed listener failed")
+
+    def _listen_loop(self, conninfo: str, channel: str) -> None:
+        while not self._stopped.is_set():
+            try:
+                with psycopg.connect(conninfo, autocommit=True) as conn:
+                    conn.execute(f'LISTEN "{channel}"')
+                    while not self._stopped.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self._wake.set()
+            except Exception:
+                log.warning("LISTEN connection lost; polling until it is back")
+                self._stopped.wait(1.0)
+
+    # -- read-your-writes ------------------------------------------------------
+    async def wait_for(self, position: int, timeout: float) -> bool:
+        if self.position >= position:
+            return True
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        with self._waiters_lock:
+            self._waiters.append((position, loop, future))
+        self._wake.set()
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return self.position >= position
+
+    def _resolve_waiters(self) -> None:
+        reached = self.position
+        with self._waiters_lock:
+            ready = [w for w in self._waiters if w[0] <= reached]
+            self._waiters = [w for w in self._waiters if w[0] > reached]
+        for _, loop, future in ready:
+            loop.call_soon_threadsafe(_set_if_pending, future)
+
+    # -- rebuild ---------------------------------------------------------------
+    def rebuild(self, names: list[str] | None = None) -> int:
+        """Drops the named read models (all by default) and replays every event."""
+        chosen = [p for p in self.projections if names is None or p.name in names]
+        with self._db.transaction() as tx:
+            for projection in chosen:
+                for table in projection.tables:
+                    tx.execute(f"DROP TABLE IF EXISTS {table}")
+                tx.execute("DELETE FROM rm_feed WHERE source = %s", (projection.name,))
+                tx.execute("UPDATE rm_tracking SET position = 0 WHERE name = %s",
+                           (projection.name,))
+        create_schema(self._db, self.projections)
+        return self.catch_up()
+
+
+def _set_if_pending(future: "asyncio.Future[bool]") -> None:
+    if not future.done():
+        future.set_result(True)

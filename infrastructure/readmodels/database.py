@@ -1,0 +1,152 @@
+"""One small SQL layer for read models on SQLite and PostgreSQL.
+
+SQL is written once with `%s` placeholders and ON CONFLICT upserts, which both
+databases understand; SQLite gets `?` placeholders."""
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from infrastructure.database_url import DatabaseLocation, PostgresLocation, SqliteLocation
+
+Row = tuple[Any, ...]
+
+
+class Tx(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+    @property
+    def rowcount(self) -> int: ...
+
+
+class _SqliteTx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._cur = conn.cursor()
+
+    @staticmethod
+    def _q(sql: str) -> str:
+        return sql.replace("%s", "?").replace(" FOR UPDATE", "")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cur.execute(self._q(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cur.executemany(self._q(sql), [tuple(r) for r in rows])
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self._cur.execute(self._q(sql), tuple(params))
+        return [tuple(r) for r in self._cur.fetchall()]
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        self._cur.execute(self._q(sql), tuple(params))
+        row = self._cur.fetchone()
+        return tuple(row) if row is not None else None
+
+    @property
+    def rowcount(self) -> int:
+        return self._cur.rowcount
+
+
+class _PgTx:
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._cur = conn.cursor()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cur.execute(sql, tuple(params))  # type: ignore[arg-type]
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cur.executemany(sql, [tuple(r) for r in rows])  # type: ignore[arg-type]
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self._cur.execute(sql, tuple(params))  # type: ignore[arg-type]
+        return [tuple(r) for r in self._cur.fetchall()]
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        self._cur.execute(sql, tuple(params))  # type: ignore[arg-type]
+        row = self._cur.fetchone()
+        return tuple(row) if row is not None else None
+
+    @property
+    def rowcount(self) -> int:
+        return self._cur.rowcount
+
+
+class Database:
+    """Read-model database: `with db.transaction() as tx:` commits or rolls back."""
+
+    dialect: str
+
+    def transaction(self, readonly: bool = False) -> Any: ...
+    def close(self) -> None: ...
+
+
+class SqliteDatabase(Database):
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self, readonly: bool = False) -> Iterator[Tx]:
+        conn = self._conn()
+        # IMMEDIATE takes the write lock up front, so two writers never deadlock
+        # on a lock upgrade; readers need no lock until they read.
+        conn.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        try:
+            yield _SqliteTx(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+
+
+class PostgresDatabase(Database):
+    dialect = "postgres"
+
+    def __init__(self, conninfo: str) -> None:
+        self._pool = ConnectionPool(conninfo, min_size=1, max_size=8, open=True,
+                                    kwargs={"autocommit": False})
+
+    @contextmanager
+    def transaction(self, readonly: bool = False) -> Iterator[Tx]:
+        with self._pool.connection() as conn, conn.transaction():
+            yield _PgTx(conn)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def open_database(location: DatabaseLocation) -> Database:
+    if isinstance(location, SqliteLocation):
+        location.readmodels_path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteDatabase(str(location.readmodels_path))
+    assert isinstance(location, PostgresLocation)
+    return PostgresDatabase(location.conninfo)

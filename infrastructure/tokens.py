@@ -1,0 +1,97 @@
+"""JWT issue and verification (pyjwt).
+
+Our own tokens are HS256 with the configured secret. Tokens from an external
+issuer are verified with its public key, algorithms, issuer and audience."""
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+
+log = logging.getLogger(__name__)
+
+LEEWAY_SECONDS = 30
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: str
+    external: bool
+
+
+@dataclass(frozen=True)
+class ExternalIssuer:
+    public_key: str
+    algorithms: list[str]
+    issuer: str | None
+    audience: str | None
+
+
+class TokenService:
+    def __init__(self, secret: str, external: ExternalIssuer | None = None) -> None:
+        self._secret = secret
+        self._external = external
+
+    def issue(self, user_id: str, ttl_seconds: int) -> str:
+        now = int(time.time())
+        claims = {"sub": user_id, "iat": now, "exp": now + ttl_seconds, "iss": "eschat"}
+        return jwt.encode(claims, self._secret, algorithm="HS256")
+
+    def verify(self, token: str) -> Identity:
+        token = token.strip()
+        if token[:7].lower() == "bearer ":
+            token = token[7:].strip()
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as e:
+            raise InvalidToken("malformed token") from e
+        alg = header.get("alg")
+        if self._external is not None and alg in self._external.algorithms and alg != "HS256":
+            return self._verify_external(token)
+        try:
+            # Only HS256 with our key: `alg: none` and every other algorithm fail here.
+            claims = jwt.decode(token, self._secret, algorithms=["HS256"], leeway=LEEWAY_SECONDS,
+                                options={"require": ["sub", "exp"]})
+        except jwt.PyJWTError as e:
+            raise InvalidToken(str(e)) from e
+        return Identity(user_id=_subject(claims), external=False)
+
+    def _verify_external(self, token: str) -> Identity:
+        assert self._external is not None
+        ext = self._external
+        try:
+            claims = jwt.decode(
+                token, ext.public_key, algorithms=ext.algorithms, issuer=ext.issuer,
+                audience=ext.audience, leeway=LEEWAY_SECONDS,
+                options={"require": ["sub", "exp"], "verify_aud": ext.audience is not None},
+            )
+        except jwt.PyJWTError as e:
+            raise InvalidToken(str(e)) from e
+        return Identity(user_id=_subject(claims), external=True)
+
+
+def _subject(claims: dict[str, object]) -> str:
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise InvalidToken("token has no subject")
+    return sub
+
+
+def dev_secret(data_dir: str) -> str:
+    """Development only: a secret generated once and kept in the data folder."""
+    path = Path(data_dir) / "jwt-secret"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    log.warning("ESCHAT_JWT_SECRET is not set: using a generated development key in %s", path)
+    return secret

@@ -75,3 +75,27 @@ def build_container(settings: Settings) -> Container:
                           settings.effective_node_id)
     return Container(settings=settings, store=store, db=db, runner=runner, writer=writer,
                      read_models=read_models, service=service, tokens=build_tokens(settings))
+
+
+def serve(settings: Settings) -> None:
+    """Runs everything on one socketify App and one port until stopped."""
+    from socketify import AppListenOptions
+    from socketify.asgi import _ASGI
+
+    from interfaces.rest.app import create_app
+
+    container = build_container(settings)
+    container.start()
+    rest = create_app(container)
+    # Litestar serves HTTP through the ASGI bridge; native handlers (added by
+    # the Socket.IO layer) take the WebSocket upgrades and /socket.io/ polling.
+    asgi = _ASGI(rest, websocket=False, lifespan=False)
+
+    def on_listen(config: Any) -> None:
+        log.info("eschat listening on http://%s:%s", settings.host, settings.port)
+
+    asgi.listen(AppListenOptions(port=settings.port, host=settings.host), on_listen)
+    try:
+        asgi.run()
+    finally:
+        container.close()

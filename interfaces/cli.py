@@ -1,0 +1,106 @@
+"""The `eschat` command line."""
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+from infrastructure.settings import Settings, SettingsError, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {f: getattr(args, f, None) for f in Settings.__struct_fields__}
+    return load_settings(os.environ, **overrides)
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """Every ESCHAT_* variable is also a flag: ESCHAT_PING_INTERVAL_MS -> --ping-interval-ms."""
+    for field in Settings.__struct_fields__:
+        parser.add_argument("--" + field.replace("_", "-"), dest=field, default=None,
+                            help=f"overrides ESCHAT_{field.upper()}")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from interfaces.server import serve
+
+    serve(_settings(args))
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from interfaces.server import build_container
+
+    container = build_container(_settings(args))
+    try:
+        container.writer.start()
+        asyncio.run(container.service.ensure_user(args.user))
+        ttl = args.ttl if args.ttl is not None else container.settings.token_ttl_s
+        print(container.tokens.issue(args.user, ttl))
+    finally:
+        container.close()
+    return 0
+
+
+def cmd_projections(args: argparse.Namespace) -> int:
+    from infrastructure.eventstore import head_position
+    from interfaces.server import build_container
+
+    container = build_container(_settings(args))
+    try:
+        runner = container.runner
+        if args.action == "rebuild":
+            names = [args.name] if args.name else None
+            known = [p.name for p in runner.projections]
+            if args.name and args.name not in known:
+                print(f"unknown projection {args.name!r}; known: {', '.join(known)}",
+                      file=sys.stderr)
+                return 2
+            count = runner.rebuild(names)
+            print(f"rebuilt {', '.join(names or known)} from {count} events")
+        head = head_position(container.store)
+        positions = container.read_models.positions()
+        print(f"{'projection':<12} {'position':>10} {'head':>10} {'lag':>8}")
+        for name in sorted(positions):
+            print(f"{name:<12} {positions[name]:>10} {head:>10} {head - positions[name]:>8}")
+    finally:
+        container.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="eschat", description="event-sourced chat backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve Socket.IO and REST on one port")
+    _add_setting_flags(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    token = sub.add_parser("token", help="print a JWT for USER, creating the user if needed")
+    token.add_argument("user")
+    token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    _add_setting_flags(token)
+    token.set_defaults(func=cmd_token)
+
+    projections = sub.add_parser("projections", help="read-model status and rebuild")
+    psub = projections.add_subparsers(dest="action", required=True)
+    status = psub.add_parser("status", help="position of each projection against the head")
+    _add_setting_flags(status)
+    rebuild = psub.add_parser("rebuild", help="drop read models and replay every event")
+    rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
+    _add_setting_flags(rebuild)
+    projections.set_defaults(func=cmd_projections)
+
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except SettingsError as e:
+        print(f"eschat: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Shared fixtures: backends (SQLite file, PostgreSQL `test` database), a real
+`eschat serve` process on a free port, and tokens."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+PG_URL = os.environ.get("ESCHAT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def reset_postgres(url: str = PG_URL) -> None:
+    """Drops every table of the test database's public schema (a fresh store)."""
+    with psycopg.connect(url.replace("postgresql://", "postgresql://", 1), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+        for (table,) in rows:
+            conn.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+        funcs = conn.execute(
+            "SELECT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = 'public'"
+        ).fetchall()
+        for (name,) in funcs:
+            conn.execute(f'DROP FUNCTION IF EXISTS "{name}" CASCADE')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/eschat.db"
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    reset_postgres()
+    return PG_URL
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Runs a test once per backend, each time on an empty store."""
+    if request.param == "postgres":
+        reset_postgres()
+        return PG_URL
+    return f"sqlite:///{tmp_path}/eschat.db"
+
+
+class ServerProcess:
+    def __init__(self, proc: subprocess.Popen[bytes], port: int, env: dict[str, str],
+                 log_path: Path) -> None:
+        self.proc = proc
+        self.port = port
+        self.env = env
+        self.log_path = log_path
+        self.url = f"http://127.0.0.1:{port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def eschat(self, *args: str) -> str:
+        """Runs an `eschat` CLI command against the same settings."""
+        out = subprocess.run([sys.executable, "-m", "interfaces.cli", *args], env=self.env,
+                             cwd=self.env["ESCHAT_DATA_DIR"], capture_output=True, text=True,
+                             timeout=60, check=True)
+        return out.stdout.strip()
+
+    def token(self, user: str) -> str:
+        return self.eschat("token", user)
+
+    def stop(self, sig: int = 15) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode
+
+
+def start_server(data_dir: Path, database_url: str, port: int | None = None,
+                 **settings: str) -> ServerProcess:
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ESCHAT_")}
+    env.update({
+        "ESCHAT_DATABASE_URL": database_url,
+        "ESCHAT_PORT": str(port),
+        "ESCHAT_HOST": "127.0.0.1",
+        "ESCHAT_DATA_DIR": str(data_dir),
+        "ESCHAT_JWT_SECRET": "test-secret-" + "x" * 32,
+        "PYTHONPATH": str(ROOT),
+    })
+    env.update({"ESCHAT_" + k.upper(): v for k, v in settings.items()})
+    log_path = data_dir / f"server-{port}.log"
+    log_file = log_path.open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "serve"], env=env,
+                            cwd=data_dir, stdout=log_file, stderr=subprocess.STDOUT)
+    server = ServerProcess(proc, port, env, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.log()}")
+        try:
+            if httpx.get(server.url + "/health", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"server did not start:\n{server.log()}")
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Starts real `eschat serve` processes; all are stopped after the test."""
+    started: list[ServerProcess] = []
+
+    def make(database_url: str, **settings: str) -> ServerProcess:
+        server = start_server(tmp_path / f"node{len(started)}", database_url, **settings)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def server(server_factory: Callable[..., ServerProcess], database_url: str) -> ServerProcess:
+    """One running server per backend (SQLite and PostgreSQL)."""
+    return server_factory(database_url)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs everything the tests need into ./.venv and tests/js/node_modules,
+# then runs the whole suite. Needs PostgreSQL on 127.0.0.1:5432 (database `test`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/pip install -q --upgrade pip
+.venv/bin/pip install -q -e '.[test]'
+if [ -f tests/js/package-lock.json ]; then
+  npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+fi
+.venv/bin/ruff check .
+.venv/bin/mypy
+exec .venv/bin/python -m pytest "$@"

@@ -23,7 +23,8 @@ from infrastructure.readmodels.queries import SqlReadModels
 
 log = logging.getLogger(__name__)
 
-FeedListener = Callable[[list[tuple[Any, ...]]], None]
+# listener(rows, upto): feed rows in store order, complete up to position `upto`.
+FeedListener = Callable[[list[tuple[Any, ...]], int], None]
 
 
 class ProjectionRunner:
@@ -82,7 +83,7 @@ class ProjectionRunner:
         self._wake.set()
 
     def add_listener(self, listener: FeedListener) -> None:
-        """`listener(rows)` runs on the runner thread with new feed rows."""
+        """Runs on the runner thread after every cycle, even with no new rows."""
         self._listeners.append(listener)
 
     @property
@@ -143,20 +144,24 @@ class ProjectionRunner:
                 self._wake.clear()
 
     def _emit_feed(self) -> None:
+        """Hands new feed rows, in store order, to the listeners with the position
+        they are complete up to."""
         if not self._listeners:
             self._emitted = dict(self.positions)
             return
+        rows: list[tuple[Any, ...]] = []
         for name, upto in self.positions.items():
             after = self._emitted.get(name, upto)
             if upto > after:
-                rows = self._queries.feed_rows(name, after, upto)
+                rows.extend(self._queries.feed_rows(name, after, upto))
                 self._emitted[name] = upto
-                if rows:
-                    for listener in self._listeners:
-                        try:
-                            listener(rows)
-                        except Exception:
-                            log.exception("feed listener failed")
+        rows.sort(key=lambda r: r[0])
+        upto = min(self._emitted.values()) if self._emitted else 0
+        for listener in self._listeners:
+            try:
+                listener(rows, upto)
+            except Exception:
+                log.exception("feed listener failed")
 
     def _listen_loop(self, conninfo: str, channel: str) -> None:
         while not self._stopped.is_set():

@@ -1,0 +1,347 @@
+"""The chat gateway: Socket.IO events of the contract <-> the application.
+
+Writes go to ChatService; what clients receive comes from the feed (every
+stored event as clients see it), which the projection runner hands over after
+each batch, on every node. Room names: `chat:<id>` for sockets that take
+recovery offsets, `chat:<id>:plain` for those that asked for none, and
+`user:<id>` for every socket of a user."""
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID
+
+from application.service import ChatService
+from application.writer import Unavailable
+from domain.errors import DomainError
+from infrastructure.tokens import InvalidToken, TokenService
+from infrastructure.typing_bus import TypingBus
+from interfaces.gateway_payloads import (
+    ChatRef,
+    JoinChat,
+    MessageRef,
+    PayloadError,
+    SendMessage,
+    parse,
+)
+from interfaces.rate_limit import TokenBucket
+from interfaces.socketio import ConnectRefused, Namespace, Socket, SocketIOServer, ack_requested
+
+log = logging.getLogger("eschat.gateway")
+
+AUTH_FAILED = {"message": "Authentication failed"}
+STORED_EVENTS = ("new-message", "message-delivered", "message-read")
+TYPING_EXPIRES_S = 6.0
+MAX_JOIN_LIMIT = 200
+
+Ack = dict[str, Any]
+Handler = Callable[[Socket, tuple[Any, ...]], Awaitable[Ack]]
+
+
+def ok(**fields: Any) -> Ack:
+    return {"success": True, **fields}
+
+
+def fail(error: str, code: str) -> Ack:
+    return {"success": False, "error": error, "code": code}
+
+
+def chat_room(chat_id: str, plain: bool = False) -> str:
+    return f"chat:{chat_id}:plain" if plain else f"chat:{chat_id}"
+
+
+def user_room(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+class ChatGateway:
+    def __init__(
+        self,
+        sio: SocketIOServer,
+        service: ChatService,
+        tokens: TokenService,
+        typing: TypingBus,
+        *,
+        recovery: bool = True,
+        inactivity_timeout_s: float = 60.0,
+    ) -> None:
+        self.sio = sio
+        self.ns: Namespace = sio.of("/", recovery=recovery)
+        self.service = service
+        self.tokens = tokens
+        self.typing = typing
+        self.recovery = recovery
+        self.inactivity_timeout_s = inactivity_timeout_s
+        # Highest feed position fanned out on this node's loop; see _replay.
+        self.fanned_out = 0
+        self._typing_timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self.ns.on_connect(self.on_connect)
+        self.ns.on_disconnect(self.on_disconnect)
+        events: dict[str, Handler] = {
+            "send-message": self.send_message,
+            "join-chat": self.join_chat,
+            "leave-chat": self.leave_chat,
+            "typing-start": self.typing_start,
+            "typing-stop": self.typing_stop,
+            "message-delivered": self.message_delivered,
+            "message-read": self.message_read,
+            "ping": self.ping,
+        }
+        for name, handler in events.items():
+            self.ns.on(name, self._guarded(name, handler))
+        typing.subscribe(self._on_typing)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self.sio.engine.loop
+
+    # -- connection ------------------------------------------------------------
+    def _token(self, socket: Socket, auth: dict[str, Any]) -> str | None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if isinstance(token, str) and token:
+            return token
+        header = socket.handshake.headers.get("authorization", "")
+        return header if header.lower().startswith("bearer ") else None
+
+    async def on_connect(self, socket: Socket, auth: dict[str, Any]) -> None:
+        token = self._token(socket, auth)
+        if token is None:
+            raise ConnectRefused(AUTH_FAILED)
+        try:
+            identity = self.tokens.verify(token)
+        except InvalidToken as e:
+            log.info("refused connection: %s", e)
+            raise ConnectRefused(AUTH_FAILED) from e
+        if identity.external:
+            await self.service.ensure_user(identity.user_id, external=True)
+        elif await self.service.get_user(identity.user_id) is None:
+            raise ConnectRefused(AUTH_FAILED)
+        user_id = identity.user_id
+        plain = not self.recovery or (isinstance(auth, dict) and auth.get("recovery") is False)
+        socket.data.update(
+            user=user_id, plain=plain, active=time.monotonic(),
+            send_bucket=TokenBucket(20, 40), typing_bucket=TokenBucket(2, 4),
+        )
+        # Recovery offsets are part of the socket's contract with the client:
+        # a client that asked for none gets no pid (and no extra argument).
+        if plain:
+            socket.pid = None
+        socket.join(user_room(user_id))
+        for chat_id in await self.service.chat_ids_of(user_id):
+            socket.join(chat_room(chat_id, plain))
+        socket.data["connection"] = await self.service.open_connection(user_id)
+        socket.emit("connected", {"userId": user_id})
+        offset = socket.recovery_offset
+        if not plain and socket.recovery_pid and offset is not None and offset.isdigit():
+            socket.recover()
+            await self._replay(socket, user_id, int(offset))
+
+    async def _replay(self, socket: Socket, user_id: str, after: int) -> None:
+        """Sends every stored event of the user's chats after `after` that this
+        node has already fanned out live; later ones reach the socket live. The
+        last check and the connect handler's return (which puts the socket in its
+        rooms) have no await between them, so nothing is lost or sent twice."""
+        page = 1000
+        while True:
+            before = self.fanned_out
+            items = await self.service.feed(user_id, after, page)
+            now = self.fanned_out
+            for item in items:
+                if item.position > now:
+                    break
+                if item.type in STORED_EVENTS:
+                    socket.emit(item.type, item.data, str(item.position))
+                after = item.position
+            full = len(items) == page and items[-1].position <= now
+            if before == now and not full:
+                return
+
+    async def on_disconnect(self, socket: Socket, reason: str) -> None:
+        user_id = socket.data.get("user")
+        if user_id is None:
+            return
+        for key in [k for k in self._typing_timers if k[1] == user_id]:
+            if not self.ns.sockets_in(user_room(user_id)):
+                self._stop_typing(*key)
+        connection = socket.data.get("connection")
+        if isinstance(connection, UUID):
+            try:
+                await self.service.close_connection(connection)
+            except Unavailable:
+                log.warning("could not record the end of connection %s", connection)
+
+    # -- client events ---------------------------------------------------------
+    def _guarded(self, name: str, handler: Handler) -> Callable[..., Awaitable[Ack | None]]:
+        """Turns every failure into the contract's ack, or an `error` event when
+        the packet asked for no ack. A client's mistake never escapes as a crash."""
+
+        async def run(socket: Socket, *args: Any) -> Ack | None:
+            wants_ack = ack_requested()
+            if "user" not in socket.data:
+                result = fail("not authenticated", "unauthorized")
+            else:
+                socket.data["active"] = time.monotonic()
+                try:
+                    result = await handler(socket, args)
+                except PayloadError as e:
+                    result = fail(str(e), "invalid")
+                except DomainError as e:
+                    result = fail(e.message, e.code if e.code != "conflict" else "invalid")
+                except Unavailable as e:
+                    result = fail(str(e), "unavailable")
+                except Exception:
+                    log.exception("%s failed", name)
+                    result = fail("internal error", "unavailable")
+            if wants_ack:
+                return result
+            if not result.get("success"):
+                socket.emit("error", {"error": result["error"], "code": result["code"]})
+            return None
+
+        return run
+
+    async def send_message(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
+        if not socket.data["send_bucket"].take():
+            return fail("too many messages: slow down", "rate_limited")
+        p: SendMessage = parse(SendMessage, args)
+        # The ack goes out after the durable commit; new-message reaches the
+        # room from the feed once the projection has it.
+        result = await self.service.send_message(
+            socket.data["user"], p.chat_id, p.content, p.client_message_id, wait=False
+        )
+        m = result.message
+        return ok(messageId=m.id, seq=m.seq, createdAt=m.created_at)
+
+    async def join_chat(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
+        p: JoinChat = parse(JoinChat, args)
+        if not 1 <= p.limit <= MAX_JOIN_LIMIT:
+            raise PayloadError(f"limit must be between 1 and {MAX_JOIN_LIMIT}")
+        messages, _ = await self.service.history(socket.data["user"], p.chat_id, limit=p.limit)
+        socket.join(chat_room(p.chat_id.lower(), socket.data["plain"]))
+        return ok(messages=[_message_dict(m) for m in messages])
+
+    async def leave_chat(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
+        p: ChatRef = parse(ChatRef, args)
+        await self.service.chat_for(socket.data["user"], p.chat_id)
+        socket.leave(chat_room(p.chat_id.lower(), socket.data["plain"]))
+        return ok()
+
+    async def _typing(self, socket: Socket, args: tuple[Any, ...], started: bool) -> Ack:
+        if not socket.data["typing_bucket"].take():
+            return fail("too many typing events: slow down", "rate_limited")
+        p: ChatRef = parse(ChatRef, args)
+        user_id = socket.data["user"]
+        chat = await self.service.chat_for(user_id, p.chat_id)
+        await self.typing.publish(chat.id, user_id, started)
+        return ok()
+
+    async def typing_start(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
+        return await self._typing(socket, args, True)
+
+    async def typing_stop(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
+        return await self._typing(socket, args, False)
+
+    async def message_delivered(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
+        p: MessageRef = parse(MessageRef, args)
+        await self.service.mark_delivered(socket.data["user"], p.chat_id, p.message_id,
+                                          wait=False)
+        return ok()
+
+    async def message_read(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
+        p: MessageRef = parse(MessageRef, args)
+        await self.service.mark_read(socket.data["user"], p.chat_id, p.message_id, wait=False)
+        return ok()
+
+    async def ping(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
+        now = int(time.time() * 1000)
+        socket.emit("pong", now)
+        return ok(pong=now)
+
+    # -- typing (ephemeral) ----------------------------------------------------
+    def _on_typing(self, chat_id: str, user_id: str, started: bool) -> None:
+        """Runs on the loop for typing events from this node and from others."""
+        key = (chat_id, user_id)
+        timer = self._typing_timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        if started:
+            # Typing expires by itself: a client that vanishes mid-word stops.
+            self._typing_timers[key] = self.loop.call_later(
+                TYPING_EXPIRES_S, self._stop_typing, chat_id, user_id
+            )
+        event = "user-typing" if started else "user-stopped-typing"
+        self._emit_to_chat(chat_id, event, {"userId": user_id, "chatId": chat_id},
+                           skip_user=user_id)
+
+    def _stop_typing(self, chat_id: str, user_id: str) -> None:
+        self._on_typing(chat_id, user_id, False)
+
+    # -- fan-out from the feed -------------------------------------------------
+    def on_feed(self, rows: list[tuple[Any, ...]], upto: int) -> None:
+        """Called on the projection thread; hops onto the loop."""
+        if rows or upto > self.fanned_out:
+            self.loop.call_soon_threadsafe(self._fan_out, rows, upto)
+
+    def _emit_to_chat(self, chat_id: str, event: str, payload: Any,
+                      offset: str | None = None, skip_user: str | None = None) -> None:
+        skip = [s.id for s in self.ns.sockets_in(user_room(skip_user))] if skip_user else None
+        self.ns.emit(event, payload, room=chat_room(chat_id), skip_sid=skip, offset=offset)
+        self.ns.emit(event, payload, room=chat_room(chat_id, plain=True), skip_sid=skip)
+
+    def _fan_out(self, rows: list[tuple[Any, ...]], upto: int) -> None:
+        for position, type_, chat_id, _user_id, payload_json in rows:
+            payload = json.loads(payload_json)
+            try:
+                if type_ in STORED_EVENTS:
+                    offset = str(position) if self.recovery else None
+                    self._emit_to_chat(chat_id, type_, payload, offset=offset)
+                elif type_ == "chat-created":
+                    for member in payload["memberIds"]:
+                        self._move(member, chat_id, join=True)
+                elif type_ == "member-added":
+                    self._move(payload["userId"], chat_id, join=True)
+                elif type_ == "member-removed":
+                    self._move(payload["userId"], chat_id, join=False)
+                elif type_ in ("user-online", "user-offline"):
+                    self.sio.spawn(self._presence, type_, payload)
+            except Exception:
+                log.exception("fan-out of %s at %s failed", type_, position)
+        self.fanned_out = max(self.fanned_out, upto)
+
+    def _move(self, user_id: str, chat_id: str, join: bool) -> None:
+        for socket in self.ns.sockets_in(user_room(user_id)):
+            room = chat_room(chat_id, socket.data.get("plain", False))
+            if join:
+                socket.join(room)
+            else:
+                socket.leave(room)
+
+    async def _presence(self, event: str, payload: dict[str, Any]) -> None:
+        """To every other online user who shares a chat with this one, once."""
+        user_id = payload["userId"]
+        chat_ids = await self.service.chat_ids_of(user_id)
+        rooms = [chat_room(c, plain) for c in chat_ids for plain in (False, True)]
+        if rooms:
+            skip = [s.id for s in self.ns.sockets_in(user_room(user_id))]
+            self.ns.emit(event, payload, room=rooms, skip_sid=skip)
+
+    # -- housekeeping ----------------------------------------------------------
+    def close_idle(self) -> int:
+        """Closes connections with no client activity for the inactivity timeout."""
+        deadline = time.monotonic() - self.inactivity_timeout_s
+        idle = [s for s in list(self.ns.sockets.values())
+                if s.data.get("active", time.monotonic()) < deadline]
+        for socket in idle:
+            socket.disconnect(close=True)
+        return len(idle)
+
+
+def _message_dict(m: Any) -> dict[str, Any]:
+    return {
+        "id": m.id, "chatId": m.chat_id, "senderId": m.sender_id, "content": m.content,
+        "seq": m.seq, "createdAt": m.created_at, "clientMessageId": m.client_message_id,
+        "deliveredTo": m.delivered_to, "readBy": m.read_by,
+    }

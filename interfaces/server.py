@@ -38,10 +38,14 @@ class Container:
     def start(self) -> None:
         self.writer.start()
         self.runner.start()
+        if "relay" in self.extras:
+            self.extras["relay"].start()
 
     def close(self) -> None:
         """Finishes queued commands first: nothing acknowledged is dropped."""
         self.writer.stop()
+        if "relay" in self.extras:
+            self.extras["relay"].stop()
         self.runner.stop()
         self.db.close()
         self.store.close()
@@ -73,29 +77,71 @@ def build_container(settings: Settings) -> Container:
     read_models = SqlReadModels(db)
     service = ChatService(store, writer, read_models, runner, Argon2Hasher(),
                           settings.effective_node_id)
-    return Container(settings=settings, store=store, db=db, runner=runner, writer=writer,
-                     read_models=read_models, service=service, tokens=build_tokens(settings))
+    container = Container(settings=settings, store=store, db=db, runner=runner, writer=writer,
+                          read_models=read_models, service=service,
+                          tokens=build_tokens(settings))
+    if settings.kafka_bootstrap:
+        from infrastructure.kafka import build_relay
+
+        container.extras["relay"] = build_relay(settings, store, db, location)
+    return container
 
 
 def serve(settings: Settings) -> None:
-    """Runs everything on one socketify App and one port until stopped."""
+    """Runs everything on one socketify App and one port until SIGTERM/SIGINT."""
+    import asyncio
+    import signal
+
     from socketify import AppListenOptions
     from socketify.asgi import _ASGI
 
+    from infrastructure.typing_bus import PostgresTypingBus, TypingBus
+    from interfaces.gateway import ChatGateway
+    from interfaces.lifecycle import NodeLifecycle
     from interfaces.rest.app import create_app
+    from interfaces.socketio import ServerOptions, SocketIOServer
 
     container = build_container(settings)
-    container.start()
+    location = parse_database_url(settings.database_url)
+    sio = SocketIOServer(ServerOptions(
+        ping_interval_ms=settings.ping_interval_ms, ping_timeout_ms=settings.ping_timeout_ms,
+        compression=settings.ws_compression, cors_origins=tuple(settings.cors_origin_list),
+        recovery=settings.recovery,
+    ))
+    typing = (PostgresTypingBus(location.conninfo, settings.effective_node_id)
+              if isinstance(location, PostgresLocation) else TypingBus())
+    gateway = ChatGateway(sio, container.service, container.tokens, typing,
+                          recovery=settings.recovery,
+                          inactivity_timeout_s=settings.inactivity_timeout_s)
+    container.extras["gateway"] = gateway
+    container.runner.add_listener(gateway.on_feed)
     rest = create_app(container)
-    # Litestar serves HTTP through the ASGI bridge; native handlers (added by
-    # the Socket.IO layer) take the WebSocket upgrades and /socket.io/ polling.
-    asgi = _ASGI(rest, websocket=False, lifespan=False)
+    # Litestar serves HTTP through the ASGI bridge; the Socket.IO layer's native
+    # handlers take every WebSocket upgrade and the /socket.io/ polling routes.
+    asgi = _ASGI(rest, websocket=sio.websocket_behavior(), lifespan=False)
+    sio.attach(asgi.server, websocket=False)
+    container.start()
+    gateway.fanned_out = container.runner.position
+    loop: asyncio.AbstractEventLoop = asgi.server.loop.loop
+    typing.start(loop)
+    lifecycle = NodeLifecycle(container, sio, gateway, asgi.server)
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal %s: shutting down gracefully", signum)
+        loop.call_soon_threadsafe(lifecycle.begin_shutdown)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
 
     def on_listen(config: Any) -> None:
-        log.info("eschat listening on http://%s:%s", settings.host, settings.port)
+        log.info("eschat listening on http://%s:%s (node %s)", settings.host, settings.port,
+                 settings.effective_node_id)
 
     asgi.listen(AppListenOptions(port=settings.port, host=settings.host), on_listen)
+    lifecycle.start()
     try:
         asgi.run()
     finally:
+        typing.stop()
         container.close()
+    log.info("eschat stopped")

@@ -69,6 +69,37 @@ def cmd_projections(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_relay(args: argparse.Namespace) -> int:
+    """Runs the Kafka relay alone until SIGTERM or SIGINT."""
+    import signal
+    import threading
+
+    from infrastructure.database_url import parse_database_url
+    from infrastructure.eventstore import open_event_store
+    from infrastructure.kafka import build_relay
+    from infrastructure.readmodels.database import open_database
+
+    settings = _settings(args)
+    if not settings.kafka_bootstrap:
+        print("eschat relay: set ESCHAT_KAFKA_BOOTSTRAP (or --kafka-bootstrap)", file=sys.stderr)
+        return 2
+    location = parse_database_url(settings.database_url)
+    store, db = open_event_store(location), open_database(location)
+    relay = build_relay(settings, store, db, location)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    relay.start()
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        relay.stop()
+        db.close()
+        store.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="eschat", description="event-sourced chat backend")
@@ -92,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
     _add_setting_flags(rebuild)
     projections.set_defaults(func=cmd_projections)
+
+    relay = sub.add_parser("relay", help="run the Kafka relay alone (ESCHAT_KAFKA_BOOTSTRAP)")
+    _add_setting_flags(relay)
+    relay.set_defaults(func=cmd_relay)
 
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func

@@ -1,0 +1,45 @@
+"""POST /api/auth/register, POST /api/auth/login, GET /api/me."""
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotAuthorizedException
+
+from application.service import ChatService
+from application.views import UserView
+from domain.errors import NotFound
+from interfaces.rest.auth import SECURITY
+from interfaces.rest.errors import responses
+from interfaces.rest.schemas import LoginRequest, LoginResponse, Registered, RegisterRequest
+
+
+class AuthController(Controller):
+    path = "/api"
+    tags = ["auth"]
+
+    @post("/auth/register", status_code=201, responses=responses(400, 409, 503))
+    async def register(self, data: RegisterRequest, service: ChatService) -> Registered:
+        """Creates a local user (password hashed with argon2id). 409 if the name is taken."""
+        user_id = await service.register(data.username, data.password, data.display_name)
+        return Registered(user_id=user_id)
+
+    @post("/auth/login", status_code=200, responses=responses(400, 401, 503))
+    async def login(
+        self, data: LoginRequest, service: ChatService, request: Request[Any, Any, Any]
+    ) -> LoginResponse:
+        """Exchanges a username and password for a bearer token (JWT, HS256)."""
+        user_id = await service.authenticate(data.username, data.password)
+        if user_id is None:
+            raise NotAuthorizedException("wrong username or password")
+        container = request.app.state.container
+        ttl = int(container.settings.token_ttl_s)
+        token = container.tokens.issue(user_id, ttl)
+        return LoginResponse(access_token=token, token_type="Bearer", expires_in=ttl)
+
+    @get("/me", security=SECURITY, responses=responses(401, 503))
+    async def me(self, me: str, service: ChatService) -> UserView:
+        """The authenticated user."""
+        user = await service.get_user(me)
+        if user is None:
+            raise NotFound("user not found")
+        return user

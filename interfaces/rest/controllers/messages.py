@@ -1,0 +1,62 @@
+"""History, sending and read marks of one chat."""
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import ResponseHeader
+from litestar.params import Parameter
+
+from application.service import MAX_PAGE, ChatService
+from application.views import MessageView
+from interfaces.rest.auth import SECURITY
+from interfaces.rest.errors import responses
+from interfaces.rest.schemas import HistoryPage, ReadRequest, SendMessageRequest
+
+REPLAYED = "Idempotent-Replayed"
+# An absent cursor is "no bound": describe it as an optional integer, not as `null`.
+OPTIONAL_SEQ = {"oneOf": None, "type": "integer", "minimum": 0}
+
+
+class MessageController(Controller):
+    path = "/api/chats/{chat_id:uuid}"
+    tags = ["messages"]
+    security = SECURITY
+
+    @get("/messages", responses=responses(400, 401, 403, 404, 503))
+    async def history(
+        self,
+        chat_id: UUID,
+        me: str,
+        service: ChatService,
+        before: Annotated[int | None, Parameter(
+            ge=0, required=False, description="exclusive upper seq", schema_extra=OPTIONAL_SEQ
+        )] = None,
+        after: Annotated[int | None, Parameter(
+            ge=0, required=False, description="exclusive lower seq", schema_extra=OPTIONAL_SEQ
+        )] = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
+    ) -> HistoryPage:
+        """A page of messages, oldest first, with receipts. Without `after` the page
+        ends at `before` (or the newest); with `after` it starts right after it.
+        `nextBefore` is the seq of the page's oldest message while older ones exist."""
+        messages, next_before = await service.history(me, chat_id, before, after, limit)
+        return HistoryPage(messages=messages, next_before=next_before)
+
+    @post("/messages", status_code=201, responses=responses(400, 401, 403, 404, 503),
+          response_headers=[ResponseHeader(
+              name=REPLAYED, required=False, documentation_only=True,
+              description="`true` when this answers a retry (same clientMessageId)")])
+    async def send(
+        self, chat_id: UUID, data: SendMessageRequest, me: str, service: ChatService
+    ) -> Response[MessageView]:
+        """Stores a message; answers once it is durably stored. A retry with the same
+        `clientMessageId` stores nothing and answers with the first message."""
+        result = await service.send_message(me, chat_id, data.content, data.client_message_id)
+        headers = {REPLAYED: "true"} if result.duplicate else {}
+        return Response(result.message, status_code=201, headers=headers)
+
+    @post("/read", status_code=204, responses=responses(400, 401, 403, 404, 503))
+    async def read(self, chat_id: UUID, data: ReadRequest, me: str, service: ChatService) -> None:
+        """Marks the message and every earlier one of the chat read for the caller."""
+        await service.mark_read(me, chat_id, data.message_id)

@@ -1,0 +1,52 @@
+"""Presence and the event feed."""
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from application.service import ChatService
+from application.views import FeedItem, PresenceView
+from domain.errors import InvalidInput
+from interfaces.rest.auth import SECURITY
+from interfaces.rest.errors import responses
+
+MAX_PRESENCE_IDS = 200
+
+
+class PresenceController(Controller):
+    path = "/api/presence"
+    tags = ["presence"]
+    security = SECURITY
+
+    @get("/", responses=responses(400, 401, 503))
+    async def presence(
+        self,
+        me: str,
+        service: ChatService,
+        user_ids: Annotated[str, Parameter(query="userIds", max_length=30_000,
+                                           description="comma-separated user ids")],
+    ) -> list[PresenceView]:
+        """Whether each user is online (on any node) and when they were last seen."""
+        ids = list(dict.fromkeys(u.strip() for u in user_ids.split(",") if u.strip()))
+        if len(ids) > MAX_PRESENCE_IDS:
+            raise InvalidInput(f"userIds must list at most {MAX_PRESENCE_IDS} users")
+        return await service.presence(ids)
+
+
+class EventController(Controller):
+    path = "/api/events"
+    tags = ["events"]
+    security = SECURITY
+
+    @get("/", responses=responses(400, 401, 503))
+    async def events(
+        self,
+        me: str,
+        service: ChatService,
+        after: Annotated[int, Parameter(ge=0, description="exclusive position")] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    ) -> list[FeedItem]:
+        """The caller's visible stored events after a position, in store order. Pass the
+        last item's `position` as the next `after`."""
+        return await service.feed(me, after, limit)

@@ -96,10 +96,10 @@ class Consumed:
 
 
 async def read_topic(bootstrap: str, topic: str, until: Any = None,
-                     timeout: float = 30.0, idle: float = 1.0) -> list[Consumed]:
-    """Reads the topic from the beginning as a downstream service would.
-    Stops when `until(records)` is true (or, without `until`, after `idle`
-    seconds without new records), or after `timeout`."""
+                     timeout: float = 30.0, idle: float = 0.5) -> list[Consumed]:
+    """Reads the topic from the beginning as a downstream service would, until
+    `until(records)` holds and then `idle` seconds pass without a new record
+    (so duplicates behind the expected records are read too), or `timeout`."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                                 enable_auto_commit=False, group_id=None)
     await consumer.start()
@@ -115,9 +115,7 @@ async def read_topic(bootstrap: str, topic: str, until: Any = None,
                     records.append(Consumed(tp.partition, m.offset, m.key, json.loads(m.value),
                                             dict(m.headers)))
                     quiet_since = now
-            if until is not None and until(records):
-                break
-            if until is None and now - quiet_since >= idle:
+            if (until is None or until(records)) and now - quiet_since >= idle:
                 break
     finally:
         await consumer.stop()

@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from infrastructure.database_url import parse_database_url
 from infrastructure.eventstore import head_position
-from infrastructure.kafka import KafkaRelay
+from infrastructure.kafka import KafkaRelay, build_relay
 from infrastructure.settings import Settings
 from interfaces.server import Container, build_container
 from tests.integration.kafka.broker import Consumed
@@ -22,10 +23,20 @@ def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> Setting
                     jwt_secret="test-secret-" + "x" * 32, **overrides)
 
 
+# Shorter than production's timeouts, so an outage test does not wait 10 s for a
+# batch to expire.
+FAST_RELAY = {"request_timeout_ms": 2000, "backoff_max": 0.5}
+
+
 @asynccontextmanager
-async def running_eschat(database_url: str, data_dir: Path,
-                         **overrides: Any) -> AsyncIterator[Container]:
-    container = build_container(settings_for(database_url, data_dir, **overrides))
+async def running_eschat(database_url: str, data_dir: Path, relay_options: dict[str, Any]
+                         | None = None, **overrides: Any) -> AsyncIterator[Container]:
+    settings = settings_for(database_url, data_dir, **overrides)
+    container = build_container(settings)
+    if relay_options is not None:
+        container.extras["relay"] = build_relay(settings, container.store, container.db,
+                                                parse_database_url(database_url),
+                                                **relay_options)
     await asyncio.to_thread(container.start)
     try:
         yield container
@@ -91,3 +102,23 @@ def first_occurrences(positions: Sequence[int]) -> list[int]:
             seen.add(p)
             out.append(p)
     return out
+
+
+async def send_more(container: Container, sent: dict[str, list[str]], messages: int,
+                    prefix: str = "") -> None:
+    """More messages and receipts in existing chats, without waiting for the
+    read models (which a test may hold locked)."""
+    service = container.service
+    users = [f"{prefix}alice", f"{prefix}bob", f"{prefix}carol"]
+    for chat_id, ids in sent.items():
+        for i in range(messages):
+            result = await service.send_message(users[i % 3], chat_id, f"more {i}", wait=False)
+            ids.append(result.message.id)
+        await service.mark_read(users[1], chat_id, ids[-1], wait=False)
+
+
+def assert_store_order_per_chat(records: Sequence[Consumed]) -> None:
+    """Each chat's records, duplicates aside, are in store order."""
+    for chat, positions in by_chat(records).items():
+        firsts = first_occurrences(positions)
+        assert firsts == sorted(firsts), f"{chat}: {positions}"

@@ -38,7 +38,7 @@ def build_options(args: argparse.Namespace) -> ServerOptions:
         connect_timeout_ms=args.connect_timeout,
         compression=args.compression,
         max_buffered_bytes=args.max_buffered,
-        cors_origins=("*",),
+        cors_origins=tuple(args.cors_origin or ["*"]),
         recovery=False,  # the reference CONNECT reply of "/" and "/custom" is exactly {sid}
     )
 
@@ -141,6 +141,7 @@ def echo_engine(options: ServerOptions) -> EngineServer:
             ping_timeout_ms=options.ping_timeout_ms,
             max_payload=options.max_payload,
             compression=options.compression,
+            max_buffered_bytes=options.max_buffered_bytes,
             cors_origins=options.cors_origins,
         ),
         Echo,
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--compression", default="true", type=lambda v: v.lower() not in ("0", "false", "no")
     )
+    parser.add_argument("--cors-origin", action="append", help="allowed origin (repeatable)")
     args = parser.parse_args(argv)
 
     app = App()

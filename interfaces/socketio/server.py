@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from . import sio_packets as sio
+from .context import _ack_requested
 from .engine import EngineServer
 from .errors import ConnectRefused
 from .namespace import Namespace
@@ -140,6 +141,7 @@ class Client:
     async def _run_event(
         self, socket: Socket, handler: Callable[..., Any], args: list[Any], ack_id: int | None
     ) -> None:
+        _ack_requested.set(ack_id is not None)
         result = await handler(socket, *args)
         if ack_id is not None and socket.connected:
             socket._ack(ack_id, result)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("eschat.socketio")
 
 OPEN, CLOSING, CLOSED = "open", "closing", "closed"
+GOING_AWAY = "server shutting down"
 
 
 class EngineHandler(Protocol):
@@ -309,8 +310,10 @@ class EngineSession:
         """Server-initiated clean close: queued packets are delivered, then CLOSE."""
         if self.state is not OPEN:
             return
-        if self.ws is not None:
-            self._terminate(reason)
+        if self.ws is not None or reason == GOING_AWAY:
+            # Going away: a pending poll gets a NOOP and later ones a 400, so clients
+            # (python-socketio too) treat it as a transport loss and reconnect.
+            self._terminate(reason, poll_reply=eio.NOOP)
             return
         self._outbox.append(eio.CLOSE)
         self.state = CLOSING
@@ -357,7 +360,8 @@ class EngineSession:
             if probe_ws is not None:
                 probe_ws.end(1000, b"")
         if ws is not None:
-            ws.end(1002 if reason == "parse error" else 1000, b"")  # end() needs a message
+            code = 1002 if reason == "parse error" else 1001 if reason == GOING_AWAY else 1000
+            ws.end(code, b"")  # socketify's end() does nothing without a message
         try:
             self.handler.on_close(reason)
         except Exception:

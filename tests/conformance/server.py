@@ -113,7 +113,7 @@ def e2e_namespace(sio: SocketIOServer) -> None:
 
     @ns.on("drop-me")
     async def on_drop(socket: Socket) -> None:
-        socket.client.session.abort("transport close")  # simulate a network drop
+        socket.client.session.close("server shutting down")  # as if its server went away
 
     @ns.on("count")
     async def on_count(socket: Socket, room: str) -> int:

@@ -45,9 +45,15 @@ async def test_compose_environment_serves_and_relays_rest_messages_to_kafka(
     server = server_factory(database_url, **settings)
     assert run_healthcheck(server) == 0
 
-    alice, _ = server.token("alice"), server.token("bob")
-    headers = {"Authorization": f"Bearer {alice}"}
-    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        for user in ("alice", "bob"):
+            response = await http.post("/api/auth/register",
+                                       json={"username": user, "password": "pw-" + user * 3})
+            assert response.status_code == 201, response.text
+        login = await http.post("/api/auth/login",
+                                json={"username": "alice", "password": "pw-" + "alice" * 3})
+        assert login.status_code == 200, login.text
+        http.headers["Authorization"] = f"Bearer {login.json()['accessToken']}"
         chats = []
         for title in ("one", "two"):
             response = await http.post("/api/chats", json={"title": title, "memberIds": ["bob"]})

@@ -147,10 +147,14 @@ class SqlReadModels:
                 for u in user_ids]
 
     def feed(self, user_id: str, after: int, limit: int) -> list[FeedItem]:
+        # Only up to the slowest projection: each projection commits its feed rows
+        # on its own, so beyond that position a later row of another projection
+        # could still appear below a cursor the client has already moved past.
         with self._db.transaction(readonly=True) as tx:
             rows = tx.fetchall(
                 "SELECT position, type, chat_id, payload, occurred_at FROM rm_feed"
-                " WHERE position > %s AND chat_id IS NOT NULL AND (chat_id IN"
+                " WHERE position > %s AND position <= (SELECT MIN(position) FROM rm_tracking)"
+                " AND chat_id IS NOT NULL AND (chat_id IN"
                 " (SELECT chat_id FROM rm_members WHERE user_id = %s) OR user_id = %s)"
                 " ORDER BY position, source, ordinal LIMIT %s",
                 (after, user_id, user_id, limit),

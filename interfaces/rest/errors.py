@@ -101,7 +101,8 @@ def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any
     headers = dict(exc.headers or {})
     if exc.status_code == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="eschat"')
-    return error_response(exc.status_code, exc.detail, headers=headers or None)
+    field = "body" if exc.status_code == 400 and "malformed" in exc.detail else None
+    return error_response(exc.status_code, exc.detail, field=field, headers=headers or None)
 
 
 def on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

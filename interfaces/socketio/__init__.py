@@ -1,6 +1,28 @@
-"""Engine.IO v4 / Socket.IO v5 server on socketify. Knows nothing about chat."""
+"""Engine.IO v4 / Socket.IO v5 server on socketify. Knows nothing about chat.
 
-from .context import ack_requested
+Wiring next to a Litestar app on one socketify App and port::
+
+    sio = SocketIOServer(ServerOptions(ping_interval_ms=25_000, cors_origins=("http://x",)))
+    ns = sio.of("/")
+
+    @ns.on_connect
+    async def connect(socket: Socket, auth: dict) -> None:
+        if not valid(auth.get("token")):
+            raise ConnectRefused({"message": "Authentication failed"})
+        socket.join("room-1")
+
+    @ns.on("ping")
+    async def ping(socket: Socket, *args) -> dict:      # return value = ack arguments
+        return {"success": True}
+
+    asgi = socketify.asgi._ASGI(litestar_app, websocket=sio.websocket_behavior())
+    sio.attach(asgi.server, websocket=False)   # native polling routes beat the ASGI catch-all
+    asgi.listen(AppListenOptions(port=4000, host="0.0.0.0")); asgi.run()
+
+    ns.emit("new-message", payload, room="room-1", skip_sid=sender_id, offset="42")
+    await sio.shutdown()
+"""
+
 from .engine import EngineServer
 from .errors import ConnectRefused
 from .namespace import Namespace
@@ -10,7 +32,6 @@ from .session import EngineSession
 from .socket import Handshake, Socket
 
 __all__ = [
-    "ack_requested",
     "ConnectRefused",
     "EngineServer",
     "EngineSession",

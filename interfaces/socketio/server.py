@@ -217,6 +217,10 @@ class SocketIOServer:
         """Native WebSocket handlers and limits, for ``app.ws()`` or ``_ASGI(websocket=)``."""
         return self.engine.websocket_behavior()
 
+    def close(self) -> None:
+        """Stop accepting and close every connection now (see ``shutdown``)."""
+        self.engine.close_all("server shutting down")
+
     async def shutdown(self, grace_s: float = 1.0) -> None:
         """Stop accepting, close every connection (clients will reconnect elsewhere),
         and give disconnect handlers ``grace_s`` to finish."""

@@ -250,3 +250,20 @@ async def test_recovery_pid_is_reused_when_the_handler_recovers(
         await ws.send("40/e2e,{}")  # no pid: a fresh one
         third = json.loads((await recv(ws, skip_pings=True))[len("40/e2e,"):])
         assert third["pid"] != first["pid"]
+
+
+async def test_sigterm_shuts_down_cleanly_and_clients_see_going_away(
+    server_factory: object,
+) -> None:
+    server = server_factory()  # type: ignore[operator]
+    ws = await sio_connect(server.ws_url)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        sid = await open_polling(http, "/socket.io/")
+        params = {"EIO": "4", "transport": "polling", "sid": sid}
+        poll = asyncio.create_task(http.get("/socket.io/", params=params))
+        await asyncio.sleep(0.1)
+        server.proc.terminate()
+        await wait_closed(ws)
+        assert ws.close_code == 1001  # going away: stock clients reconnect
+        assert (await poll).text == "6"  # pending poll ended without a CLOSE packet
+    assert await asyncio.to_thread(server.proc.wait, 5) == 0

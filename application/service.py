@@ -92,7 +92,8 @@ class ChatService:
         return username
 
     async def ensure_user(self, user_id: str, external: bool = False) -> str:
-        await self._run(commands.ensure_user(user_id, external))
+        # Users are read from their aggregate, not a read model: no need to wait.
+        await self._run(commands.ensure_user(user_id, external), wait=False)
         return user_id
 
     async def get_user(self, user_id: str) -> UserView | None:

@@ -28,7 +28,8 @@ from interfaces.gateway_payloads import (
     parse,
 )
 from interfaces.rate_limit import TokenBucket
-from interfaces.socketio import ConnectRefused, Namespace, Socket, SocketIOServer, ack_requested
+from interfaces.socketio import ConnectRefused, Namespace, Socket, SocketIOServer
+from interfaces.socketio.context import ack_requested
 
 log = logging.getLogger("eschat.gateway")
 

@@ -130,8 +130,10 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Starts real `eschat serve` processes; all are stopped after the test."""
     started: list[ServerProcess] = []
 
-    def make(database_url: str, **settings: str) -> ServerProcess:
-        server = start_server(tmp_path / f"node{len(started)}", database_url, **settings)
+    def make(database_url: str, port: int | None = None, data_dir: Path | None = None,
+             **settings: str) -> ServerProcess:
+        folder = data_dir or tmp_path / f"node{len(started)}"
+        server = start_server(folder, database_url, port=port, **settings)
         started.append(server)
         return server
 

@@ -172,6 +172,8 @@ class KafkaRelay:
         try:
             while not self._stopping.is_set():
                 if not await asyncio.to_thread(self._try_lock):
+                    if self.state != "standby":
+                        log.info("kafka relay: another relay holds the lock; standing by")
                     self.state = "standby"
                     await self._idle(1.0)
                     continue

@@ -1,0 +1,99 @@
+"""Rooms follow membership made anywhere; typing and idle connections expire;
+several nodes share one PostgreSQL store."""
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+
+from tests.conftest import ServerProcess
+from tests.e2e.gateway.clients import PyClient
+from tests.e2e.gateway.conftest import create_chat
+
+
+async def test_membership_changed_over_rest_moves_live_sockets(
+    server_factory: Callable[..., ServerProcess], sqlite_url: str,
+    py_clients: Callable[[], PyClient],
+) -> None:
+    server = server_factory(sqlite_url)
+    alice_token, carol_token = server.token("alice"), server.token("carol")
+    server.token("bob")
+    chat_id = create_chat(server.url, alice_token, "bob")
+    carol = py_clients()
+    await carol.connect(server.url, carol_token, transports=["websocket"])
+    auth = {"Authorization": f"Bearer {alice_token}"}
+
+    response = httpx.post(f"{server.url}/api/chats/{chat_id}/members", json={"userId": "carol"},
+                          headers=auth)
+    assert response.status_code in (200, 201), response.text
+    alice = py_clients()
+    await alice.connect(server.url, alice_token)
+    await alice.call("send-message", {"chatId": chat_id, "content": "welcome carol"})
+    await carol.event("new-message", lambda a: a[0]["content"] == "welcome carol")
+
+    response = httpx.delete(f"{server.url}/api/chats/{chat_id}/members/carol", headers=auth)
+    assert response.status_code in (200, 204), response.text
+    await alice.call("send-message", {"chatId": chat_id, "content": "carol is gone"})
+    await alice.call("send-message", {"chatId": chat_id, "content": "marker"})
+    await alice.event("new-message", lambda a: a[0]["content"] == "marker")
+    await asyncio.sleep(0.3)
+    assert [m[0]["content"] for m in carol.events("new-message")] == ["welcome carol"]
+
+
+async def test_typing_expires_by_itself(
+    server_factory: Callable[..., ServerProcess], sqlite_url: str,
+    py_clients: Callable[[], PyClient],
+) -> None:
+    server = server_factory(sqlite_url)
+    alice_token, bob_token = server.token("alice"), server.token("bob")
+    chat_id = create_chat(server.url, alice_token, "bob")
+    alice, bob = py_clients(), py_clients()
+    await alice.connect(server.url, alice_token, transports=["websocket"])
+    await bob.connect(server.url, bob_token, transports=["websocket"])
+    await bob.call("typing-start", {"chatId": chat_id})
+    await alice.event("user-typing")
+    started = asyncio.get_running_loop().time()
+    stopped = await alice.event("user-stopped-typing", timeout=10)
+    elapsed = asyncio.get_running_loop().time() - started
+    assert stopped == [{"userId": "bob", "chatId": chat_id}]
+    assert elapsed > 4  # it expired; bob never sent typing-stop
+
+
+async def test_idle_connections_are_closed_and_activity_keeps_them(
+    server_factory: Callable[..., ServerProcess], sqlite_url: str,
+    py_clients: Callable[[], PyClient],
+) -> None:
+    server = server_factory(sqlite_url, inactivity_timeout_s="2")
+    token = server.token("alice")
+    idle, active = py_clients(), py_clients()
+    await idle.connect(server.url, token, transports=["websocket"])
+    await active.connect(server.url, token, transports=["websocket"])
+    for _ in range(8):
+        await asyncio.sleep(0.5)
+        assert (await active.call("ping"))["success"]
+    assert not idle.sio.connected
+    assert active.sio.connected
+
+
+async def test_a_message_sent_on_one_node_reaches_sockets_on_another(
+    server_factory: Callable[..., ServerProcess], postgres_url: str,
+    py_clients: Callable[[], PyClient],
+) -> None:
+    node_a = server_factory(postgres_url, node_id="node-a")
+    node_b = server_factory(postgres_url, node_id="node-b")
+    alice_token, bob_token = node_a.token("alice"), node_a.token("bob")
+    chat_id = create_chat(node_a.url, alice_token, "bob")
+    alice, bob = py_clients(), py_clients()
+    await alice.connect(node_a.url, alice_token, transports=["websocket"])
+    await bob.connect(node_b.url, bob_token, transports=["websocket"])
+    assert (await alice.event("user-online"))[0] == {"userId": "bob"}  # across nodes
+
+    ack = await alice.call("send-message", {"chatId": chat_id, "content": "across"})
+    [message] = await bob.event("new-message")
+    assert message["id"] == ack["messageId"] and message["seq"] == ack["seq"]
+    await bob.call("typing-start", {"chatId": chat_id})
+    await alice.event("user-typing")  # ephemeral, through NOTIFY
+
+    response = httpx.get(f"{node_b.url}/api/presence", params={"userIds": "alice,bob"},
+                         headers={"Authorization": f"Bearer {bob_token}"})
+    assert [p["online"] for p in response.json()] == [True, True]

@@ -52,6 +52,7 @@ async def recv(ws: ClientConnection, timeout: float = 2.0, skip_pings: bool = Fa
     while True:
         message = await asyncio.wait_for(ws.recv(), timeout)
         if skip_pings and message == "2":
+            await ws.send("3")  # stay alive: the reference heartbeat is only 300 + 200 ms
             continue
         return message
 

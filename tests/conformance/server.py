@@ -78,7 +78,11 @@ def e2e_namespace(sio: SocketIOServer) -> None:
             socket.recover()
             socket.emit("replay", socket.recovery_offset)
         socket.data["user"] = auth.get("user", "anonymous")
-        socket.emit("welcome", {"id": socket.id, "auth": auth, "transport": socket.transport})
+        socket.emit("welcome", {
+            "id": socket.id, "auth": auth, "transport": socket.transport,
+            "authorization": socket.handshake.headers.get("authorization"),
+            "query": {k: v for k, v in socket.handshake.query.items() if k.startswith("x-")},
+        })
 
     @ns.on("join")
     async def on_join(socket: Socket, room: str) -> dict[str, Any]:

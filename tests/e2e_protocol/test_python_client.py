@@ -46,8 +46,9 @@ async def make_client(
         recorder = Recorder(client, *events)
         clients.append(client)
         await client.connect(
-            sio_server.url, namespaces=[NS], auth=auth or {}, transports=transports,
-            wait_timeout=5,
+            sio_server.url + "?x-app=tests", namespaces=[NS], auth=auth or {},
+            transports=transports, wait_timeout=5,
+            headers={"Authorization": "Bearer header-token"},
         )
         return client, recorder
 
@@ -63,6 +64,8 @@ async def test_python_client_connects_with_auth_and_gets_acks(
     client, rec = await make_client(transports, auth={"user": "dave", "token": "x"})
     (welcome,) = await rec.next("welcome")
     assert welcome["auth"] == {"user": "dave", "token": "x"}
+    assert welcome["authorization"] == "Bearer header-token"  # from the handshake request
+    assert welcome["query"] == {"x-app": "tests"}
     expected = (transports or ["websocket"])[0]
     assert client.transport() == expected
     assert await client.call("echo", (1, "two", [3]), namespace=NS, timeout=5) == (1, "two", [3])

@@ -100,6 +100,28 @@ def cmd_relay(args: argparse.Namespace) -> int:
     return 0
 
 
+BENCHES = {
+    "group-commit": "group_commit.py",
+    "latency": "gateway_latency.py",
+    "broadcast": "protocol_bench.py",
+    "relay": "relay_throughput.py",
+    "history": "rest_history.py",
+}
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Runs one of the scripts in bench/ (a source checkout's, not an installed wheel's)."""
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / BENCHES[args.name]
+    if not script.exists():
+        print(f"eschat bench: {script} not found (benches run from a source checkout)",
+              file=sys.stderr)
+        return 2
+    return subprocess.call([sys.executable, str(script), *args.rest])
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="eschat", description="event-sourced chat backend")
@@ -127,6 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     relay = sub.add_parser("relay", help="run the Kafka relay alone (ESCHAT_KAFKA_BOOTSTRAP)")
     _add_setting_flags(relay)
     relay.set_defaults(func=cmd_relay)
+
+    bench = sub.add_parser("bench", help="run a benchmark from bench/ (see bench/*.py --help)")
+    bench.add_argument("name", choices=sorted(BENCHES))
+    bench.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the script")
+    bench.set_defaults(func=cmd_bench)
 
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func

@@ -24,7 +24,7 @@ class PresenceController(Controller):
         self,
         me: str,
         service: ChatService,
-        user_ids: Annotated[str, Parameter(query="userIds", max_length=30_000,
+        user_ids: Annotated[str, Parameter(query="userIds", max_length=4000,
                                            description="comma-separated user ids")],
     ) -> list[PresenceView]:
         """Whether each user is online (on any node) and when they were last seen."""

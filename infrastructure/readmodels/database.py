@@ -9,7 +9,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-import psycopg
 from psycopg_pool import ConnectionPool
 
 from infrastructure.database_url import DatabaseLocation, PostgresLocation, SqliteLocation
@@ -26,56 +25,40 @@ class Tx(Protocol):
     def rowcount(self) -> int: ...
 
 
-class _SqliteTx:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._cur = conn.cursor()
+class _Tx:
+    """A cursor with the small API the read models use. SQL arrives with `%s`
+    placeholders; `_sql` adapts it to the driver."""
 
-    @staticmethod
-    def _q(sql: str) -> str:
+    def __init__(self, cursor: Any) -> None:
+        self._cur = cursor
+
+    def _sql(self, sql: str) -> str:
+        return sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cur.execute(self._sql(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cur.executemany(self._sql(sql), [tuple(r) for r in rows])
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self._cur.execute(self._sql(sql), tuple(params))
+        return [tuple(r) for r in self._cur.fetchall()]
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        self._cur.execute(self._sql(sql), tuple(params))
+        row = self._cur.fetchone()
+        return tuple(row) if row is not None else None
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cur.rowcount)
+
+
+class _SqliteTx(_Tx):
+    def _sql(self, sql: str) -> str:
+        # SQLite serializes writers with BEGIN IMMEDIATE; it has no row locks.
         return sql.replace("%s", "?").replace(" FOR UPDATE", "")
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._cur.execute(self._q(sql), tuple(params))
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._cur.executemany(self._q(sql), [tuple(r) for r in rows])
-
-    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        self._cur.execute(self._q(sql), tuple(params))
-        return [tuple(r) for r in self._cur.fetchall()]
-
-    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        self._cur.execute(self._q(sql), tuple(params))
-        row = self._cur.fetchone()
-        return tuple(row) if row is not None else None
-
-    @property
-    def rowcount(self) -> int:
-        return self._cur.rowcount
-
-
-class _PgTx:
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self._cur = conn.cursor()
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._cur.execute(sql, tuple(params))  # type: ignore[arg-type]
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._cur.executemany(sql, [tuple(r) for r in rows])  # type: ignore[arg-type]
-
-    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        self._cur.execute(sql, tuple(params))  # type: ignore[arg-type]
-        return [tuple(r) for r in self._cur.fetchall()]
-
-    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        self._cur.execute(sql, tuple(params))  # type: ignore[arg-type]
-        row = self._cur.fetchone()
-        return tuple(row) if row is not None else None
-
-    @property
-    def rowcount(self) -> int:
-        return self._cur.rowcount
 
 
 class Database:
@@ -115,7 +98,7 @@ class SqliteDatabase(Database):
         # on a lock upgrade; readers need no lock until they read.
         conn.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
         try:
-            yield _SqliteTx(conn)
+            yield _SqliteTx(conn.cursor())
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -138,7 +121,7 @@ class PostgresDatabase(Database):
     @contextmanager
     def transaction(self, readonly: bool = False) -> Iterator[Tx]:
         with self._pool.connection() as conn, conn.transaction():
-            yield _PgTx(conn)
+            yield _Tx(conn.cursor())
 
     def close(self) -> None:
         self._pool.close()

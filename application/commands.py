@@ -212,6 +212,6 @@ def node_stopped(node_id: str) -> Callable[[UnitOfWork], Outcome[None]]:
         if node is None:
             return Outcome(None)
         node.stop()
-        return Outcome(None, last_event(node))
+        return Outcome(None, last_event(node) if node.pending_events else None)
 
     return run

@@ -241,3 +241,11 @@ class ChatService:
 
     async def node_stopped(self) -> None:
         await self._run(commands.node_stopped(self.node_id), wait=False)
+
+    async def expire_lapsed_nodes(self) -> list[str]:
+        """Stops nodes whose lease lapsed (they died): their users go offline."""
+        lapsed = await asyncio.to_thread(self._read.lapsed_nodes, time.time())
+        for node_id in lapsed:
+            if node_id != self.node_id:
+                await self._run(commands.node_stopped(node_id), wait=False)
+        return [n for n in lapsed if n != self.node_id]

@@ -54,7 +54,10 @@ class Node(Aggregate):
         self.lease_seconds = lease_seconds
 
     def stop(self) -> None:
-        self._stopped()
+        """Its connections are gone: on a clean stop, or when another node finds
+        its lease lapsed. Stopping twice changes nothing."""
+        if self.lease_seconds > 0:
+            self._stopped()
 
     @event("Stopped")
     def _stopped(self) -> None:

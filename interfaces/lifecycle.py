@@ -39,6 +39,8 @@ class NodeLifecycle:
             await asyncio.sleep(self.heartbeat_s)
             try:
                 await service.node_heartbeat(self.lease_s)
+                for node_id in await service.expire_lapsed_nodes():
+                    log.info("node %s missed its lease: its connections are closed", node_id)
             except Exception:
                 log.warning("heartbeat not stored; retrying next interval")
 

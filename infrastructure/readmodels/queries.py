@@ -146,6 +146,17 @@ class SqlReadModels:
         return [PresenceView(user_id=u, online=u in online, last_seen=seen.get(u))
                 for u in user_ids]
 
+    def lapsed_nodes(self, now: float) -> list[str]:
+        """Nodes whose lease ran out while they still hold connections."""
+        with self._db.transaction(readonly=True) as tx:
+            rows = tx.fetchall(
+                "SELECT DISTINCT n.node_id FROM rm_nodes n"
+                " JOIN rm_connections c ON c.node_id = n.node_id"
+                " WHERE n.lease_until < %s ORDER BY n.node_id",
+                (now,),
+            )
+        return [r[0] for r in rows]
+
     def feed(self, user_id: str, after: int, limit: int) -> list[FeedItem]:
         # Only up to the slowest projection: each projection commits its feed rows
         # on its own, so beyond that position a later row of another projection

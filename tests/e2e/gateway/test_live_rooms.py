@@ -2,6 +2,7 @@
 several nodes share one PostgreSQL store."""
 
 import asyncio
+import signal
 from collections.abc import Callable
 
 import httpx
@@ -97,3 +98,25 @@ async def test_a_message_sent_on_one_node_reaches_sockets_on_another(
     response = httpx.get(f"{node_b.url}/api/presence", params={"userIds": "alice,bob"},
                          headers={"Authorization": f"Bearer {bob_token}"})
     assert [p["online"] for p in response.json()] == [True, True]
+
+
+async def test_a_node_that_dies_stops_counting_and_its_users_go_offline(
+    server_factory: Callable[..., ServerProcess], postgres_url: str,
+    py_clients: Callable[[], PyClient],
+) -> None:
+    fast = {"ping_interval_ms": "400", "ping_timeout_ms": "400"}  # lease: 3 x 0.4 s
+    node_a = server_factory(postgres_url, node_id="node-a", **fast)
+    node_b = server_factory(postgres_url, node_id="node-b", **fast)
+    alice_token, bob_token = node_a.token("alice"), node_a.token("bob")
+    create_chat(node_a.url, alice_token, "bob")
+    alice, bob = py_clients(), py_clients()
+    await alice.connect(node_a.url, alice_token, transports=["websocket"])
+    await bob.connect(node_b.url, bob_token, transports=["websocket"])
+    await alice.event("user-online")
+
+    node_b.stop(signal.SIGKILL)  # no goodbye: only its lapsed lease tells
+    offline = await alice.event("user-offline", timeout=10)
+    assert offline[0]["userId"] == "bob"
+    response = httpx.get(f"{node_a.url}/api/presence", params={"userIds": "bob"},
+                         headers={"Authorization": f"Bearer {alice_token}"})
+    assert response.json()[0]["online"] is False

@@ -13,6 +13,7 @@ from litestar.exceptions import NotAuthorizedException
 from application.service import ChatService
 from domain.errors import DomainError
 from infrastructure.tokens import InvalidToken, TokenService
+from interfaces.rest.deps import Service
 
 SECURITY_SCHEME = "BearerToken"
 SECURITY: list[dict[str, list[str]]] = [{SECURITY_SCHEME: []}]
@@ -54,7 +55,7 @@ class Authenticator:
             self._known.popitem(last=False)
 
 
-async def provide_me(request: Request[Any, Any, Any], service: ChatService) -> str:
+async def provide_me(request: Request[Any, Any, Any], service: Service) -> str:
     """The authenticated caller's user id (dependency `me`).
 
     It takes `service` only so Litestar resolves the two one after the other:

@@ -4,11 +4,12 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotAuthorizedException
+from litestar.params import JSONBody
 
-from application.service import ChatService
 from application.views import UserView
 from domain.errors import NotFound
 from interfaces.rest.auth import SECURITY
+from interfaces.rest.deps import Me, Service
 from interfaces.rest.errors import responses
 from interfaces.rest.schemas import LoginRequest, LoginResponse, Registered, RegisterRequest
 
@@ -18,14 +19,14 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/auth/register", status_code=201, responses=responses(400, 409, 503))
-    async def register(self, data: RegisterRequest, service: ChatService) -> Registered:
+    async def register(self, data: JSONBody[RegisterRequest], service: Service) -> Registered:
         """Creates a local user (password hashed with argon2id). 409 if the name is taken."""
         user_id = await service.register(data.username, data.password, data.display_name)
         return Registered(user_id=user_id)
 
     @post("/auth/login", status_code=200, responses=responses(400, 401, 503))
     async def login(
-        self, data: LoginRequest, service: ChatService, request: Request[Any, Any, Any]
+        self, data: JSONBody[LoginRequest], service: Service, request: Request[Any, Any, Any]
     ) -> LoginResponse:
         """Exchanges a username and password for a bearer token (JWT, HS256)."""
         user_id = await service.authenticate(data.username, data.password)
@@ -37,7 +38,7 @@ class AuthController(Controller):
         return LoginResponse(access_token=token, token_type="Bearer", expires_in=ttl)
 
     @get("/me", security=SECURITY, responses=responses(401, 503))
-    async def me(self, me: str, service: ChatService) -> UserView:
+    async def me(self, me: Me, service: Service) -> UserView:
         """The authenticated user."""
         user = await service.get_user(me)
         if user is None:

@@ -5,11 +5,12 @@ from uuid import UUID
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import ResponseHeader
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
-from application.service import MAX_PAGE, ChatService
+from application.service import MAX_PAGE
 from application.views import MessageView
 from interfaces.rest.auth import SECURITY
+from interfaces.rest.deps import Me, Service
 from interfaces.rest.errors import responses
 from interfaces.rest.schemas import HistoryPage, ReadRequest, SendMessageRequest
 
@@ -26,16 +27,16 @@ class MessageController(Controller):
     @get("/messages", responses=responses(400, 401, 403, 404, 503))
     async def history(
         self,
-        chat_id: UUID,
-        me: str,
-        service: ChatService,
-        before: Annotated[int | None, Parameter(
+        chat_id: FromPath[UUID],
+        me: Me,
+        service: Service,
+        before: Annotated[int | None, QueryParameter(
             ge=0, required=False, description="exclusive upper seq", schema_extra=OPTIONAL_SEQ
         )] = None,
-        after: Annotated[int | None, Parameter(
+        after: Annotated[int | None, QueryParameter(
             ge=0, required=False, description="exclusive lower seq", schema_extra=OPTIONAL_SEQ
         )] = None,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
     ) -> HistoryPage:
         """A page of messages, oldest first, with receipts. Without `after` the page
         ends at `before` (or the newest); with `after` it starts right after it.
@@ -48,7 +49,7 @@ class MessageController(Controller):
               name=REPLAYED, required=False, documentation_only=True,
               description="`true` when this answers a retry (same clientMessageId)")])
     async def send(
-        self, chat_id: UUID, data: SendMessageRequest, me: str, service: ChatService
+        self, chat_id: FromPath[UUID], data: JSONBody[SendMessageRequest], me: Me, service: Service
     ) -> Response[MessageView]:
         """Stores a message; answers once it is durably stored. A retry with the same
         `clientMessageId` stores nothing and answers with the first message."""
@@ -57,6 +58,8 @@ class MessageController(Controller):
         return Response(result.message, status_code=201, headers=headers)
 
     @post("/read", status_code=204, responses=responses(400, 401, 403, 404, 503))
-    async def read(self, chat_id: UUID, data: ReadRequest, me: str, service: ChatService) -> None:
+    async def read(
+        self, chat_id: FromPath[UUID], data: JSONBody[ReadRequest], me: Me, service: Service
+    ) -> None:
         """Marks the message and every earlier one of the chat read for the caller."""
         await service.mark_read(me, chat_id, data.message_id)

@@ -3,12 +3,12 @@
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
-from application.service import ChatService
 from application.views import FeedItem, PresenceView
 from domain.errors import InvalidInput
 from interfaces.rest.auth import SECURITY
+from interfaces.rest.deps import Me, Service
 from interfaces.rest.errors import responses
 
 MAX_PRESENCE_IDS = 200
@@ -22,9 +22,9 @@ class PresenceController(Controller):
     @get("/", responses=responses(400, 401, 503))
     async def presence(
         self,
-        me: str,
-        service: ChatService,
-        user_ids: Annotated[str, Parameter(query="userIds", max_length=4000,
+        me: Me,
+        service: Service,
+        user_ids: Annotated[str, QueryParameter(name="userIds", max_length=4000,
                                            description="comma-separated user ids")],
     ) -> list[PresenceView]:
         """Whether each user is online (on any node) and when they were last seen."""
@@ -42,10 +42,10 @@ class EventController(Controller):
     @get("/", responses=responses(400, 401, 503))
     async def events(
         self,
-        me: str,
-        service: ChatService,
-        after: Annotated[int, Parameter(ge=0, description="exclusive position")] = 0,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        me: Me,
+        service: Service,
+        after: Annotated[int, QueryParameter(ge=0, description="exclusive position")] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> list[FeedItem]:
         """The caller's visible stored events after a position, in store order. Pass the
         last item's `position` as the next `after`."""

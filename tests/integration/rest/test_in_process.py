@@ -1,0 +1,68 @@
+"""What a real server cannot easily be made to do, checked on the Litestar app
+in process: a store that stops answering (/ready 503, commands 503) and the
+Kafka relay's lag in /metrics."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from infrastructure.settings import load_settings
+from interfaces.rest.app import create_app
+from interfaces.server import Container, build_container
+
+SECRET = "test-secret-" + "x" * 32
+
+
+@pytest.fixture
+def container(tmp_path: Path) -> Iterator[Container]:
+    settings = load_settings({}, database_url=f"sqlite:///{tmp_path}/eschat.db",
+                             data_dir=str(tmp_path), jwt_secret=SECRET, node_id="t")
+    c = build_container(settings)
+    c.start()
+    yield c
+    c.close()
+
+
+class FakeRelay:
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+    def lag(self) -> int:
+        return 7
+
+
+def test_ready_is_503_when_the_store_does_not_answer(container: Container) -> None:
+    with TestClient(create_app(container)) as client:
+        assert client.get("/ready").status_code == 200
+
+        def broken() -> int:
+            raise OSError("connection refused")
+
+        container.store.recorder.max_notification_id = broken  # type: ignore[method-assign]
+        response = client.get("/ready")
+        assert response.status_code == 503
+        assert response.json()["status"] == "unavailable"
+        assert "connection refused" in response.json()["error"]
+        assert client.get("/health").status_code == 200  # alive, just not ready
+
+
+def test_commands_answer_503_when_the_writer_cannot_store(container: Container) -> None:
+    with TestClient(create_app(container)) as client:
+        token = container.tokens.issue("alice", 60)
+        headers = {"Authorization": f"Bearer {token}"}
+        container.writer.stop()  # what a shutting-down server does
+        response = client.post("/api/auth/register",
+                               json={"username": "bob", "password": "long enough"})
+        assert response.status_code == 503
+        assert response.json()["code"] == "unavailable"
+        assert response.headers["retry-after"] == "1"
+        assert client.get("/api/chats", headers=headers).status_code == 401  # unknown alice
+
+
+def test_metrics_report_the_kafka_relay_lag_when_a_relay_runs(container: Container) -> None:
+    container.extras["relay"] = FakeRelay()
+    with TestClient(create_app(container)) as client:
+        text = client.get("/metrics").text
+    assert "eschat_kafka_relay_lag_events 7.0" in text

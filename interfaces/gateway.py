@@ -17,6 +17,7 @@ from uuid import UUID
 from application.service import ChatService
 from application.writer import Unavailable
 from domain.errors import DomainError
+from domain.ids import parse_uuid
 from infrastructure.tokens import InvalidToken, TokenService
 from infrastructure.typing_bus import TypingBus
 from interfaces.gateway_payloads import (
@@ -108,6 +109,9 @@ class ChatGateway:
         return header if header.lower().startswith("bearer ") else None
 
     async def on_connect(self, socket: Socket, auth: dict[str, Any]) -> None:
+        # Everything fanned out after this point is replayed before the socket
+        # joins its rooms (see _replay): nothing falls between the two.
+        start = self.fanned_out
         token = self._token(socket, auth)
         if token is None:
             raise ConnectRefused(AUTH_FAILED)
@@ -138,14 +142,17 @@ class ChatGateway:
         offset = socket.recovery_offset
         if not plain and socket.recovery_pid and offset is not None and offset.isdigit():
             socket.recover()
-            await self._replay(socket, user_id, int(offset))
+            start = min(start, int(offset))
+        await self._replay(socket, user_id, start)
 
     async def _replay(self, socket: Socket, user_id: str, after: int) -> None:
-        """Sends every stored event of the user's chats after `after` that this
-        node has already fanned out live; later ones reach the socket live. The
-        last check and the connect handler's return (which puts the socket in its
-        rooms) have no await between them, so nothing is lost or sent twice."""
+        """Sends the stored events of the user's chats after `after` that this
+        node has already fanned out live (later ones reach the socket live), and
+        applies the membership changes among them. The last check and the connect
+        handler's return (which puts the socket in its rooms) have no await
+        between them, so nothing is lost or sent twice at the seam."""
         page = 1000
+        plain = socket.data["plain"]
         while True:
             before = self.fanned_out
             items = await self.service.feed(user_id, after, page)
@@ -154,7 +161,16 @@ class ChatGateway:
                 if item.position > now:
                     break
                 if item.type in STORED_EVENTS:
-                    socket.emit(item.type, item.data, str(item.position))
+                    offset = () if plain else (str(item.position),)
+                    socket.emit(item.type, item.data, *offset)
+                elif item.type in ("chat-created", "member-added", "member-removed"):
+                    members = item.data.get("memberIds") or [item.data.get("userId")]
+                    if user_id in members and item.chat_id is not None:
+                        room = chat_room(item.chat_id, plain)
+                        if item.type == "member-removed":
+                            socket.leave(room)
+                        else:
+                            socket.join(room)
                 after = item.position
             full = len(items) == page and items[-1].position <= now
             if before == now and not full:
@@ -221,13 +237,13 @@ class ChatGateway:
         if not 1 <= p.limit <= MAX_JOIN_LIMIT:
             raise PayloadError(f"limit must be between 1 and {MAX_JOIN_LIMIT}")
         messages, _ = await self.service.history(socket.data["user"], p.chat_id, limit=p.limit)
-        socket.join(chat_room(p.chat_id.lower(), socket.data["plain"]))
+        socket.join(chat_room(str(parse_uuid(p.chat_id, "chatId")), socket.data["plain"]))
         return ok(messages=[_message_dict(m) for m in messages])
 
     async def leave_chat(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
         p: ChatRef = parse(ChatRef, args)
         await self.service.chat_for(socket.data["user"], p.chat_id)
-        socket.leave(chat_room(p.chat_id.lower(), socket.data["plain"]))
+        socket.leave(chat_room(str(parse_uuid(p.chat_id, "chatId")), socket.data["plain"]))
         return ok()
 
     async def _typing(self, socket: Socket, args: tuple[Any, ...], started: bool) -> Ack:

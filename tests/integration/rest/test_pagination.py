@@ -22,7 +22,7 @@ COUNT = 10_000
 PAGE = 200
 
 
-def seed(database_url: str, data_dir: Path, sender: str, chat_id: str) -> int:
+def seed(database_url: str, data_dir: Path, sender: str, chat_id: str, count: int = COUNT) -> int:
     settings = load_settings({}, database_url=database_url, data_dir=str(data_dir),
                              jwt_secret="seed-" + "x" * 32, node_id="seeder")
     container = build_container(settings)
@@ -31,7 +31,7 @@ def seed(database_url: str, data_dir: Path, sender: str, chat_id: str) -> int:
     async def send_all() -> int:
         results = await asyncio.gather(*(
             container.service.send_message(sender, chat_id, f"m{i}", f"c{i}", wait=False)
-            for i in range(COUNT)))
+            for i in range(count)))
         return max(r.message.seq for r in results)
 
     try:

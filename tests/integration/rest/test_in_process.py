@@ -66,3 +66,30 @@ def test_metrics_report_the_kafka_relay_lag_when_a_relay_runs(container: Contain
     with TestClient(create_app(container)) as client:
         text = client.get("/metrics").text
     assert "eschat_kafka_relay_lag_events 7.0" in text
+
+
+def test_events_stop_at_the_slowest_projection(container: Container) -> None:
+    """A feed row a fast projection wrote beyond a slower one's position is held
+    back: returning it would let a client's cursor pass rows still to come."""
+    with TestClient(create_app(container)) as client:
+        token = container.tokens.issue("alice", 60)
+        headers = {"Authorization": f"Bearer {token}"}
+        body = {"username": "alice", "password": "long enough"}
+        assert client.post("/api/auth/register", json=body).status_code == 201
+        chat = client.post("/api/chats", json={"memberIds": []}, headers=headers).json()
+        events = client.get("/api/events", headers=headers).json()
+        assert [e["type"] for e in events] == ["chat-created"]
+        head = events[-1]["position"]
+        container.runner.stop()  # nothing else writes the read models from here on
+        with container.db.transaction() as tx:
+            tx.execute("UPDATE rm_tracking SET position = %s WHERE name = 'history'",
+                       (head + 2,))
+            tx.execute(
+                "INSERT INTO rm_feed (position, source, ordinal, chat_id, user_id, type,"
+                " payload, occurred_at) VALUES (%s, 'history', 0, %s, NULL, 'new-message',"
+                " '{}', '2020-01-01T00:00:00.000Z')", (head + 2, chat["id"]))
+        assert client.get("/api/events", headers=headers).json() == events
+        with container.db.transaction() as tx:
+            tx.execute("UPDATE rm_tracking SET position = %s", (head + 2,))
+        later = client.get("/api/events", params={"after": head}, headers=headers).json()
+        assert [e["position"] for e in later] == [head + 2]

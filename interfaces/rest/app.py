@@ -27,15 +27,59 @@ MAX_BODY = 1024 * 1024
 
 
 class RestApp(Litestar):
-    """Litestar, with the scope normalized where socketify's ASGI bridge (0.0.31)
-    differs from the ASGI spec: its `query_string` keeps the leading `?` (which
-    would turn `?limit=5` into a parameter named `?limit`) and its `path` is not
-    percent-decoded (`/members/a%40b` would name user `a%40b`)."""
+    """Litestar, adapted to socketify's ASGI bridge (0.0.31):
+    - its `query_string` keeps the leading `?` (which would turn `?limit=5` into a
+      parameter named `?limit`) and its `path` is not percent-decoded
+      (`/members/a%40b` would name user `a%40b`);
+    - nothing but a native handle refers to a request's task and body queue, so
+      the garbage collector may free them mid-request; the next body chunk then
+      crashes the whole process (ffi.from_handle on a collected object). We hold
+      the request's callables until it is answered, and read the whole body first
+      so no chunk arrives after the answer."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            normalize_scope(scope)
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        normalize_scope(scope)
+        held = (receive, send)
+        _IN_FLIGHT.add(held)
+        try:
+            await super().__call__(scope, await read_whole_body(receive), send)
+        finally:
+            _IN_FLIGHT.discard(held)
+
+
+_IN_FLIGHT: set[tuple[Receive, Send]] = set()
+
+
+async def read_whole_body(receive: Receive) -> Receive:
+    """Drains the request body (keeping at most MAX_BODY + 1 bytes, enough for
+    Litestar to answer 413) and returns a `receive` that replays it."""
+    chunks: list[bytes] = []
+    kept = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            first: Any = message  # the client went away
+            break
+        body = message.get("body", b"")
+        if kept <= MAX_BODY:
+            chunks.append(body[: MAX_BODY + 1 - kept])
+            kept += len(chunks[-1])
+        if not message.get("more_body", False):
+            first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            break
+    replayed = False
+
+    async def replay() -> Any:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return first
+        return await receive()
+
+    return replay
 
 
 def normalize_scope(scope: Scope) -> None:

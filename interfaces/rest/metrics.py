@@ -5,8 +5,7 @@ gets its own CollectorRegistry holding them (so building several apps in one
 process never registers anything twice). Names:
 
 - `eschat_connections` (gauge): open Socket.IO connections of this process.
-  The gateway sets it: `from interfaces.rest.metrics import CONNECTIONS;
-  CONNECTIONS.inc()` / `.dec()` / `.set(n)`.
+  Read from the gateway's namespace (`container.extras["gateway"]`) at each scrape.
 - `eschat_messages_stored_total` (counter): messages stored in the event store
   since this process started, as seen by its projection runner (every node
   follows the whole store, so on several nodes each reports the store's total).
@@ -66,6 +65,9 @@ class Metrics:
         """Refreshes the gauges that need the store, then the text format."""
         await asyncio.to_thread(self._refresh_store_gauges)
         await self._refresh_relay()
+        gateway = self._container.extras.get("gateway")
+        if gateway is not None:  # read on the loop that owns the sockets
+            CONNECTIONS.set(len(gateway.ns.sockets))
         return await asyncio.to_thread(generate_latest, self.registry)
 
     def _refresh_store_gauges(self) -> None:

@@ -81,5 +81,7 @@ class Readiness(Camel):
     head: int | None = None
     projections: dict[str, int] = {}
     projection_lag: dict[str, int] = {}
+    kafka_relay_lag: int | None = None
+    """Events stored but not yet acknowledged by Kafka; null without a relay."""
     error: str | None = None
 

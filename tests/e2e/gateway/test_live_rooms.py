@@ -120,3 +120,19 @@ async def test_a_node_that_dies_stops_counting_and_its_users_go_offline(
     response = httpx.get(f"{node_a.url}/api/presence", params={"userIds": "bob"},
                          headers={"Authorization": f"Bearer {alice_token}"})
     assert response.json()[0]["online"] is False
+
+
+async def test_metrics_count_open_socket_connections(
+    server_factory: Callable[..., ServerProcess], sqlite_url: str,
+    py_clients: Callable[[], PyClient],
+) -> None:
+    server = server_factory(sqlite_url)
+    token = server.token("alice")
+    clients = [py_clients() for _ in range(3)]
+    for client in clients:
+        await client.connect(server.url, token, transports=["websocket"])
+    text = httpx.get(server.url + "/metrics").text
+    assert "eschat_connections 3.0" in text
+    await clients[0].close()
+    await asyncio.sleep(0.3)
+    assert "eschat_connections 2.0" in httpx.get(server.url + "/metrics").text

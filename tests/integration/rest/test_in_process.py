@@ -68,6 +68,13 @@ def test_metrics_report_the_kafka_relay_lag_when_a_relay_runs(container: Contain
     assert "eschat_kafka_relay_lag_events 7.0" in text
 
 
+def test_ready_reports_the_kafka_relay_lag_when_a_relay_runs(container: Container) -> None:
+    with TestClient(create_app(container)) as client:
+        assert client.get("/ready").json()["kafkaRelayLag"] is None
+        container.extras["relay"] = FakeRelay()
+        assert client.get("/ready").json()["kafkaRelayLag"] == 7
+
+
 def test_events_stop_at_the_slowest_projection(container: Container) -> None:
     """A feed row a fast projection wrote beyond a slower one's position is held
     back: returning it would let a client's cursor pass rows still to come."""

@@ -136,3 +136,27 @@ async def test_metrics_count_open_socket_connections(
     await clients[0].close()
     await asyncio.sleep(0.3)
     assert "eschat_connections 2.0" in httpx.get(server.url + "/metrics").text
+
+
+async def test_rest_sends_and_reads_reach_the_room(
+    server_factory: Callable[..., ServerProcess], sqlite_url: str,
+    py_clients: Callable[[], PyClient],
+) -> None:
+    server = server_factory(sqlite_url)
+    alice_token, bob_token = server.token("alice"), server.token("bob")
+    chat_id = create_chat(server.url, alice_token, "bob")
+    alice = py_clients()
+    await alice.connect(server.url, alice_token, transports=["websocket"])
+    bob_auth = {"Authorization": f"Bearer {bob_token}"}
+
+    sent = httpx.post(f"{server.url}/api/chats/{chat_id}/messages", json={"content": "via rest"},
+                      headers=bob_auth).json()
+    [message] = await alice.event("new-message")
+    assert message["id"] == sent["id"] and message["content"] == "via rest"
+
+    mine = await alice.call("send-message", {"chatId": chat_id, "content": "reply"})
+    response = httpx.post(f"{server.url}/api/chats/{chat_id}/read",
+                          json={"messageId": mine["messageId"]}, headers=bob_auth)
+    assert response.status_code == 204
+    [read] = await alice.event("message-read")
+    assert read["userId"] == "bob" and read["messageId"] == mine["messageId"]

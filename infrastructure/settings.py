@@ -3,6 +3,7 @@
 Only the composition root calls `load_settings`, passing it the environment."""
 
 import os
+import re
 import socket
 from collections.abc import Mapping
 
@@ -56,4 +57,6 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
     try:
         return msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as e:
-        raise SettingsError(f"invalid setting: {e}") from e
+        # Name the variable the user set, not msgspec's path (`$.port`).
+        message = re.sub(r"`\$\.(\w+)`", lambda m: PREFIX + m.group(1).upper(), str(e))
+        raise SettingsError(f"invalid setting: {message}") from e

@@ -3,16 +3,17 @@
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Callable
 
-from infrastructure.settings import Settings, SettingsError, load_settings
+from infrastructure.settings import Settings, SettingsError
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from interfaces.server import settings_from_environment
+
     overrides = {f: getattr(args, f, None) for f in Settings.__struct_fields__}
-    return load_settings(os.environ, **overrides)
+    return settings_from_environment(**overrides)
 
 
 def _add_setting_flags(parser: argparse.ArgumentParser) -> None:

@@ -17,7 +17,7 @@ from infrastructure.readmodels.database import Database, open_database
 from infrastructure.readmodels.history import HistoryProjection
 from infrastructure.readmodels.presence import PresenceProjection
 from infrastructure.readmodels.queries import SqlReadModels
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, load_settings
 from infrastructure.tokens import ExternalIssuer, TokenService, dev_secret
 
 log = logging.getLogger("eschat")
@@ -49,6 +49,13 @@ class Container:
         self.runner.stop()
         self.db.close()
         self.store.close()
+
+
+def settings_from_environment(**overrides: object) -> Settings:
+    """The one place the process environment is read; CLI flags win over it."""
+    import os
+
+    return load_settings(os.environ, **overrides)
 
 
 def projections() -> list[Any]:

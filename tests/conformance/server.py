@@ -43,12 +43,24 @@ def build_options(args: argparse.Namespace) -> ServerOptions:
     )
 
 
+def emit_auth_after_connect(socket: Socket, auth: dict[str, Any]) -> None:
+    """The reference server emits `auth` from its "connection" handler, which runs
+    after the CONNECT reply is written; our connect handler runs before it, so a
+    plain emit would ride in the same write. The official suite reads the two as
+    separate messages (its WebSocket helper misses a second frame of one read),
+    so `auth` follows a moment later, as its own write."""
+    asyncio.get_running_loop().call_later(AUTH_DELAY_S, socket.emit, "auth", auth)
+
+
+AUTH_DELAY_S = 0.01
+
+
 def reference_namespaces(sio: SocketIOServer) -> None:
     main = sio.of("/")
 
     @main.on_connect
     async def on_connect(socket: Socket, auth: dict[str, Any]) -> None:
-        socket.emit("auth", auth)
+        emit_auth_after_connect(socket, auth)
 
     @main.on("message")
     async def on_message(socket: Socket, *args: Any) -> None:
@@ -62,7 +74,7 @@ def reference_namespaces(sio: SocketIOServer) -> None:
 
     @custom.on_connect
     async def on_custom_connect(socket: Socket, auth: dict[str, Any]) -> None:
-        socket.emit("auth", auth)
+        emit_auth_after_connect(socket, auth)
 
 
 def e2e_namespace(sio: SocketIOServer) -> None:

@@ -160,3 +160,23 @@ async def test_rest_sends_and_reads_reach_the_room(
     assert response.status_code == 204
     [read] = await alice.event("message-read")
     assert read["userId"] == "bob" and read["messageId"] == mine["messageId"]
+
+
+async def test_leave_chat_stops_live_events_and_join_chat_brings_them_back(
+    server_factory: Callable[..., ServerProcess], sqlite_url: str,
+    py_clients: Callable[[], PyClient],
+) -> None:
+    server = server_factory(sqlite_url)
+    alice_token, bob_token = server.token("alice"), server.token("bob")
+    chat_id = create_chat(server.url, alice_token, "bob")
+    alice, bob = py_clients(), py_clients()
+    await alice.connect(server.url, alice_token, transports=["websocket"])
+    await bob.connect(server.url, bob_token, transports=["websocket"])
+
+    assert await bob.call("leave-chat", {"chatId": chat_id}) == {"success": True}
+    await alice.call("send-message", {"chatId": chat_id, "content": "unheard"})
+    joined = await bob.call("join-chat", {"chatId": chat_id})
+    assert [m["content"] for m in joined["messages"]] == ["unheard"]  # history, not live
+    await alice.call("send-message", {"chatId": chat_id, "content": "heard"})
+    await bob.event("new-message", lambda a: a[0]["content"] == "heard")
+    assert [m[0]["content"] for m in bob.events("new-message")] == ["heard"]

@@ -236,9 +236,17 @@ class ChatGateway:
         p: JoinChat = parse(JoinChat, args)
         if not 1 <= p.limit <= MAX_JOIN_LIMIT:
             raise PayloadError(f"limit must be between 1 and {MAX_JOIN_LIMIT}")
-        messages, _ = await self.service.history(socket.data["user"], p.chat_id, limit=p.limit)
-        socket.join(chat_room(str(parse_uuid(p.chat_id, "chatId")), socket.data["plain"]))
-        return ok(messages=[_message_dict(m) for m in messages])
+        room = chat_room(str(parse_uuid(p.chat_id, "chatId")), socket.data["plain"])
+        # Seamless like _replay: the ack holds what was fanned out before the
+        # socket joins (no await between), later messages arrive live - each once.
+        while True:
+            before = self.fanned_out
+            messages, _ = await self.service.history(socket.data["user"], p.chat_id,
+                                                     limit=p.limit)
+            if self.fanned_out == before:
+                break
+        socket.join(room)
+        return ok(messages=[_message_dict(m) for m in messages if m.seq <= before])
 
     async def leave_chat(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
         p: ChatRef = parse(ChatRef, args)

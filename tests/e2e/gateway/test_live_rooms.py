@@ -175,8 +175,39 @@ async def test_leave_chat_stops_live_events_and_join_chat_brings_them_back(
 
     assert await bob.call("leave-chat", {"chatId": chat_id}) == {"success": True}
     await alice.call("send-message", {"chatId": chat_id, "content": "unheard"})
+    await alice.event("new-message")  # fanned out to the room by now
+    await asyncio.sleep(0.2)
+    assert bob.events("new-message") == []
+
     joined = await bob.call("join-chat", {"chatId": chat_id})
     assert [m["content"] for m in joined["messages"]] == ["unheard"]  # history, not live
     await alice.call("send-message", {"chatId": chat_id, "content": "heard"})
     await bob.event("new-message", lambda a: a[0]["content"] == "heard")
     assert [m[0]["content"] for m in bob.events("new-message")] == ["heard"]
+
+
+async def test_join_chat_gives_each_message_once_between_history_and_live(
+    server_factory: Callable[..., ServerProcess], sqlite_url: str,
+    py_clients: Callable[[], PyClient],
+) -> None:
+    server = server_factory(sqlite_url)
+    alice_token, bob_token = server.token("alice"), server.token("bob")
+    chat_id = create_chat(server.url, alice_token, "bob")
+    alice, bob = py_clients(), py_clients()
+    await alice.connect(server.url, alice_token, transports=["websocket"])
+    await bob.connect(server.url, bob_token, transports=["websocket"])
+    await bob.call("leave-chat", {"chatId": chat_id})
+
+    async def stream() -> None:
+        for i in range(30):
+            await alice.call("send-message", {"chatId": chat_id, "content": f"m{i}"})
+            await asyncio.sleep(0.03)
+
+    sending = asyncio.create_task(stream())
+    await asyncio.sleep(0.4)
+    joined = await bob.call("join-chat", {"chatId": chat_id, "limit": 200})
+    await sending
+    await bob.event("new-message", lambda a: a[0]["content"] == "m29")
+    seen = [m["content"] for m in joined["messages"]]
+    seen += [m[0]["content"] for m in bob.events("new-message")]
+    assert seen == [f"m{i}" for i in range(30)]  # no gap, no duplicate, in order

@@ -111,3 +111,36 @@ async def test_a_non_member_can_neither_join_send_nor_read(
     response = httpx.get(f"{server.url}/api/chats/{chat_id}/messages",
                          headers={"Authorization": f"Bearer {mallory_token}"})
     assert response.status_code == 403
+
+
+async def test_an_external_issuer_token_connects_and_provisions_its_user(
+    server_factory: Callable[..., ServerProcess], sqlite_url: str,
+    py_clients: Callable[[], PyClient],
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    server = server_factory(sqlite_url, jwt_public_key=public_pem, jwt_algorithms="RS256",
+                            jwt_issuer="https://idp.example")
+    claims = {"sub": "dora@idp", "exp": int(time.time()) + 60, "iss": "https://idp.example"}
+    dora = py_clients()
+    await dora.connect(server.url, jwt.encode(claims, key, algorithm="RS256"),
+                       transports=["websocket"])
+    assert await dora.event("connected") == [{"userId": "dora@idp"}]
+
+    # Provisioned on first sight: others can now put dora in a chat.
+    alice_token = server.token("alice")
+    chat_id = create_chat(server.url, alice_token, "dora@idp")
+    alice = py_clients()
+    await alice.connect(server.url, alice_token, transports=["websocket"])
+    await alice.call("send-message", {"chatId": chat_id, "content": "hi dora"})
+    [message] = await dora.event("new-message")
+    assert message["content"] == "hi dora"
+
+    forged = socketio.AsyncClient(reconnection=False)
+    wrong_issuer = jwt.encode({**claims, "iss": "https://evil.example"}, key, algorithm="RS256")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await forged.connect(server.url, auth={"token": wrong_issuer}, transports=["websocket"])

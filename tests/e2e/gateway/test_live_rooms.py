@@ -6,10 +6,26 @@ import signal
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from tests.conftest import ServerProcess
 from tests.e2e.gateway.clients import PyClient
 from tests.e2e.gateway.conftest import create_chat
+
+Pair = tuple[ServerProcess, str, PyClient, PyClient]
+
+
+@pytest.fixture
+async def pair(server_factory: Callable[..., ServerProcess], sqlite_url: str,
+               py_clients: Callable[[], PyClient]) -> Pair:
+    """A server on SQLite, alice and bob in one chat, both connected (python-socketio)."""
+    server = server_factory(sqlite_url)
+    alice_token, bob_token = server.token("alice"), server.token("bob")
+    chat_id = create_chat(server.url, alice_token, "bob")
+    alice, bob = py_clients(), py_clients()
+    await alice.connect(server.url, alice_token, transports=["websocket"])
+    await bob.connect(server.url, bob_token, transports=["websocket"])
+    return server, chat_id, alice, bob
 
 
 async def test_membership_changed_over_rest_moves_live_sockets(
@@ -42,15 +58,9 @@ async def test_membership_changed_over_rest_moves_live_sockets(
 
 
 async def test_typing_expires_by_itself(
-    server_factory: Callable[..., ServerProcess], sqlite_url: str,
-    py_clients: Callable[[], PyClient],
+    pair: Pair,
 ) -> None:
-    server = server_factory(sqlite_url)
-    alice_token, bob_token = server.token("alice"), server.token("bob")
-    chat_id = create_chat(server.url, alice_token, "bob")
-    alice, bob = py_clients(), py_clients()
-    await alice.connect(server.url, alice_token, transports=["websocket"])
-    await bob.connect(server.url, bob_token, transports=["websocket"])
+    server, chat_id, alice, bob = pair
     await bob.call("typing-start", {"chatId": chat_id})
     await alice.event("user-typing")
     started = asyncio.get_running_loop().time()
@@ -163,15 +173,9 @@ async def test_rest_sends_and_reads_reach_the_room(
 
 
 async def test_leave_chat_stops_live_events_and_join_chat_brings_them_back(
-    server_factory: Callable[..., ServerProcess], sqlite_url: str,
-    py_clients: Callable[[], PyClient],
+    pair: Pair,
 ) -> None:
-    server = server_factory(sqlite_url)
-    alice_token, bob_token = server.token("alice"), server.token("bob")
-    chat_id = create_chat(server.url, alice_token, "bob")
-    alice, bob = py_clients(), py_clients()
-    await alice.connect(server.url, alice_token, transports=["websocket"])
-    await bob.connect(server.url, bob_token, transports=["websocket"])
+    server, chat_id, alice, bob = pair
 
     assert await bob.call("leave-chat", {"chatId": chat_id}) == {"success": True}
     await alice.call("send-message", {"chatId": chat_id, "content": "unheard"})
@@ -187,15 +191,9 @@ async def test_leave_chat_stops_live_events_and_join_chat_brings_them_back(
 
 
 async def test_join_chat_gives_each_message_once_between_history_and_live(
-    server_factory: Callable[..., ServerProcess], sqlite_url: str,
-    py_clients: Callable[[], PyClient],
+    pair: Pair,
 ) -> None:
-    server = server_factory(sqlite_url)
-    alice_token, bob_token = server.token("alice"), server.token("bob")
-    chat_id = create_chat(server.url, alice_token, "bob")
-    alice, bob = py_clients(), py_clients()
-    await alice.connect(server.url, alice_token, transports=["websocket"])
-    await bob.connect(server.url, bob_token, transports=["websocket"])
+    server, chat_id, alice, bob = pair
     await bob.call("leave-chat", {"chatId": chat_id})
 
     async def stream() -> None:

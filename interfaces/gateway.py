@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from application.service import ChatService
 from application.writer import Unavailable
 from domain.errors import DomainError
@@ -246,7 +248,7 @@ class ChatGateway:
             if self.fanned_out == before:
                 break
         socket.join(room)
-        return ok(messages=[_message_dict(m) for m in messages if m.seq <= before])
+        return ok(messages=msgspec.to_builtins([m for m in messages if m.seq <= before]))
 
     async def leave_chat(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
         p: ChatRef = parse(ChatRef, args)
@@ -363,10 +365,3 @@ class ChatGateway:
             socket.disconnect(close=True)
         return len(idle)
 
-
-def _message_dict(m: Any) -> dict[str, Any]:
-    return {
-        "id": m.id, "chatId": m.chat_id, "senderId": m.sender_id, "content": m.content,
-        "seq": m.seq, "createdAt": m.created_at, "clientMessageId": m.client_message_id,
-        "deliveredTo": m.delivered_to, "readBy": m.read_by,
-    }

@@ -8,7 +8,7 @@ from typing import Any
 
 from application.service import ChatService
 from application.writer import GroupCommitWriter
-from infrastructure.database_url import PostgresLocation, parse_database_url
+from infrastructure.database_url import DatabaseLocation, PostgresLocation, parse_database_url
 from infrastructure.eventstore import ChatEventStore, open_event_store, postgres_channel
 from infrastructure.passwords import Argon2Hasher
 from infrastructure.projection_runner import ProjectionRunner
@@ -28,6 +28,7 @@ IDLE_POLL_S = 0.002
 @dataclass
 class Container:
     settings: Settings
+    location: DatabaseLocation
     store: ChatEventStore
     db: Database
     runner: ProjectionRunner
@@ -86,7 +87,8 @@ def build_container(settings: Settings) -> Container:
     read_models = SqlReadModels(db)
     service = ChatService(store, writer, read_models, runner, Argon2Hasher(),
                           settings.effective_node_id)
-    container = Container(settings=settings, store=store, db=db, runner=runner, writer=writer,
+    container = Container(settings=settings, location=location, store=store, db=db,
+                          runner=runner, writer=writer,
                           read_models=read_models, service=service,
                           tokens=build_tokens(settings))
     if settings.kafka_bootstrap:
@@ -111,7 +113,7 @@ def serve(settings: Settings) -> None:
     from interfaces.socketio import ServerOptions, SocketIOServer
 
     container = build_container(settings)
-    location = parse_database_url(settings.database_url)
+    location = container.location
     sio = SocketIOServer(ServerOptions(
         ping_interval_ms=settings.ping_interval_ms, ping_timeout_ms=settings.ping_timeout_ms,
         compression=settings.ws_compression, cors_origins=tuple(settings.cors_origin_list),

@@ -15,8 +15,8 @@ import msgspec
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
+from application.views import iso
 from infrastructure.eventstore import to_event
-from infrastructure.readmodels.common import iso
 
 TYPE_HEADER = "type"
 # Attributes that never leave the store: eventsourcing internals and secrets.

@@ -3,9 +3,10 @@
 from collections.abc import Callable
 from typing import Any
 
+from application.views import iso
 from domain.chat import Chat
 from domain.message import Message
-from infrastructure.readmodels.common import FeedWriter, Projection, iso, to_json
+from infrastructure.readmodels.common import FeedWriter, Projection, to_json
 
 
 class ChatsProjection(Projection):

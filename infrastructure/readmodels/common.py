@@ -1,10 +1,10 @@
-"""Shared pieces of the read models: the tracking table, the feed, timestamps."""
+"""Shared pieces of the read models: the tracking table and the feed."""
 
 import json
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
+from application.views import iso
 from infrastructure.readmodels.database import Database
 
 TRACKING_DDL = [
@@ -20,11 +20,6 @@ FEED_DDL = [
     " PRIMARY KEY (position, source, ordinal))",
     "CREATE INDEX IF NOT EXISTS rm_feed_chat ON rm_feed (chat_id, position)",
 ]
-
-
-def iso(ts: datetime) -> str:
-    """UTC with milliseconds, as JavaScript's Date.toISOString() prints it."""
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
 
 def to_json(data: Any) -> str:

@@ -3,8 +3,9 @@
 from collections.abc import Callable
 from typing import Any
 
+from application.views import iso
 from domain.message import Message
-from infrastructure.readmodels.common import FeedWriter, Projection, iso
+from infrastructure.readmodels.common import FeedWriter, Projection
 
 
 class HistoryProjection(Projection):

@@ -4,8 +4,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from application.views import iso
 from domain.presence import Connection, Node
-from infrastructure.readmodels.common import FeedWriter, Projection, iso
+from infrastructure.readmodels.common import FeedWriter, Projection
 
 
 class PresenceProjection(Projection):

@@ -1,10 +1,14 @@
 """Follows the store's notification log and feeds the projections.
 
-One thread per process. Each projection applies a batch and its tracking
-position in one transaction, locking its tracking row first, so several nodes
-sharing a PostgreSQL store never apply an event twice. Wake-ups come from the
-local writer (in-process), PostgreSQL LISTEN/NOTIFY, and a slow poll as the
-safety net (eventsourcing's SQLite recorder has no subscriptions)."""
+One thread per process. Projections run once per cluster: only the node holding
+the projection lock (infrastructure/advisory_locks.py) applies events; every other
+node follows the read models' positions, announced by the leader's NOTIFY, and fans
+out the feed to its own sockets. Each projection still applies a batch and its
+tracking position in one transaction, locking its tracking row first, so a rebuild
+from the CLI or a leader that lost its lock's connection never applies an event
+twice. Wake-ups come from the local writer (in-process), PostgreSQL LISTEN/NOTIFY,
+and a slow poll as the safety net (eventsourcing's SQLite recorder has no
+subscriptions)."""
 
 import asyncio
 import logging
@@ -16,12 +20,15 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import Application
 
+from infrastructure.advisory_locks import ProjectionLeadership, SoleLeader
 from infrastructure.eventstore import head_position, read_notifications, to_event
 from infrastructure.readmodels.common import Projection, create_schema
 from infrastructure.readmodels.database import Database
 from infrastructure.readmodels.queries import SqlReadModels
 
 log = logging.getLogger(__name__)
+
+PROJECTED_CHANNEL = "eschat_projected"  # the leader NOTIFYs it after applying a batch
 
 # listener(rows, upto): feed rows in store order, complete up to position `upto`.
 FeedListener = Callable[[list[tuple[Any, ...]], int], None]
@@ -38,6 +45,7 @@ class ProjectionRunner:
         poll_interval: float = 0.25,
         listen_conninfo: str | None = None,
         listen_channel: str | None = None,
+        leadership: ProjectionLeadership | SoleLeader | None = None,
     ) -> None:
         self._store = store
         self._db = db
@@ -46,6 +54,7 @@ class ProjectionRunner:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._listen = (listen_conninfo, listen_channel)
+        self._leadership = leadership or SoleLeader()
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -78,6 +87,7 @@ class ProjectionRunner:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self._leadership.release()
 
     def wake(self, _position: int = 0) -> None:
         self._wake.set()
@@ -132,7 +142,13 @@ class ProjectionRunner:
     def _run(self) -> None:
         while not self._stopped.is_set():
             try:
-                n = self._cycle()
+                if self._leadership.is_leader():
+                    n = self._cycle()
+                    if n:
+                        self._announce()
+                else:
+                    n = 0
+                    self.positions = self._queries.positions()
                 self._emit_feed()
                 self._resolve_waiters()
             except Exception:
@@ -142,6 +158,12 @@ class ProjectionRunner:
             if n < self._batch_size:
                 self._wake.wait(self._poll_interval)
                 self._wake.clear()
+
+    def _announce(self) -> None:
+        """Wakes the followers on other nodes (PostgreSQL only: they LISTEN)."""
+        if self._listen[0]:
+            with self._db.transaction() as tx:
+                tx.execute("SELECT pg_notify(%s, '')", (PROJECTED_CHANNEL,))
 
     def _emit_feed(self) -> None:
         """Hands new feed rows, in store order, to the listeners with the position
@@ -168,6 +190,7 @@ class ProjectionRunner:
             try:
                 with psycopg.connect(conninfo, autocommit=True) as conn:
                     conn.execute(f'LISTEN "{channel}"')
+                    conn.execute(f'LISTEN "{PROJECTED_CHANNEL}"')
                     while not self._stopped.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
                             self._wake.set()

@@ -32,6 +32,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     ws_compression: bool = True
     data_dir: str = "./data"
     token_ttl_s: int = 3600
+    workers: int = 1
 
     @property
     def cors_origin_list(self) -> list[str]:

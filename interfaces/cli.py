@@ -25,8 +25,13 @@ def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from interfaces.server import serve
+    from interfaces.workers import check_workers, run_workers
 
-    serve(_settings(args))
+    settings = _settings(args)
+    check_workers(settings)
+    if settings.workers > 1:
+        return run_workers(settings)
+    serve(settings)
     return 0
 
 

@@ -4,10 +4,11 @@ environment."""
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from application.service import ChatService
 from application.writer import GroupCommitWriter
+from infrastructure.advisory_locks import ProjectionLeadership, schema_lock
 from infrastructure.database_url import DatabaseLocation, PostgresLocation, parse_database_url
 from infrastructure.eventstore import ChatEventStore, open_event_store, postgres_channel
 from infrastructure.passwords import Argon2Hasher
@@ -19,6 +20,9 @@ from infrastructure.readmodels.presence import PresenceProjection
 from infrastructure.readmodels.queries import SqlReadModels
 from infrastructure.settings import Settings, load_settings
 from infrastructure.tokens import ExternalIssuer, TokenService, dev_secret
+
+if TYPE_CHECKING:
+    from interfaces.socketio.forwarding import WorkerRoutes
 
 log = logging.getLogger("eschat")
 
@@ -77,12 +81,15 @@ def build_tokens(settings: Settings) -> TokenService:
 
 def build_container(settings: Settings) -> Container:
     location = parse_database_url(settings.database_url)
-    store = open_event_store(location)
-    db = open_database(location)
-    listen = (location.conninfo, postgres_channel(store)) if isinstance(
-        location, PostgresLocation) else (None, None)
-    runner = ProjectionRunner(store, db, projections(), listen_conninfo=listen[0],
-                              listen_channel=listen[1])
+    with schema_lock(location):  # tables are created here, one node at a time
+        store = open_event_store(location)
+        db = open_database(location)
+        if isinstance(location, PostgresLocation):
+            runner = ProjectionRunner(store, db, projections(), listen_conninfo=location.conninfo,
+                                      listen_channel=postgres_channel(store),
+                                      leadership=ProjectionLeadership(location.conninfo))
+        else:
+            runner = ProjectionRunner(store, db, projections())
     writer = GroupCommitWriter(store, on_commit=runner.wake)
     read_models = SqlReadModels(db)
     service = ChatService(store, writer, read_models, runner, Argon2Hasher(),
@@ -94,13 +101,16 @@ def build_container(settings: Settings) -> Container:
     if settings.kafka_bootstrap:
         from infrastructure.kafka import build_relay
 
-        container.extras["relay"] = build_relay(settings, store, db, location)
+        with schema_lock(location):
+            container.extras["relay"] = build_relay(settings, store, db, location)
     return container
 
 
-def serve(settings: Settings) -> None:
-    """Runs everything on one socketify App and one port until SIGTERM/SIGINT."""
+def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
+    """Runs everything on one socketify App and one port until SIGTERM/SIGINT.
+    `routes` is set in a worker of `eschat serve --workers N` (interfaces/workers.py)."""
     import asyncio
+    import os
     import signal
 
     from socketify import AppListenOptions
@@ -131,6 +141,7 @@ def serve(settings: Settings) -> None:
     # handlers take every WebSocket upgrade and the /socket.io/ polling routes.
     asgi = _ASGI(rest, websocket=sio.websocket_behavior(), lifespan=False)
     sio.attach(asgi.server, websocket=False)
+    sio.engine.routes = routes
     container.start()
     gateway.fanned_out = container.runner.position
     loop: asyncio.AbstractEventLoop = asgi.server.loop.loop
@@ -152,6 +163,12 @@ def serve(settings: Settings) -> None:
         log.info("eschat listening on http://%s:%s (node %s)", settings.host, settings.port,
                  settings.effective_node_id)
 
+    if routes is not None:
+        private = routes.sockets[routes.name]
+        if os.path.exists(private):
+            os.unlink(private)  # left by this worker's previous life
+        # Before the port: socketify keeps the last listen socket, which shutdown closes.
+        asgi.listen(AppListenOptions(domain=private), lambda _c: None)
     asgi.listen(AppListenOptions(port=settings.port, host=settings.host), on_listen)
     lifecycle.start()
     try:

@@ -6,6 +6,8 @@ process never registers anything twice). Names:
 
 - `eschat_connections` (gauge): open Socket.IO connections of this process.
   Read from the gateway's namespace (`container.extras["gateway"]`) at each scrape.
+- `eschat_forwarded_requests` (gauge): Engine.IO requests and WebSockets this worker
+  relayed, since it started, to the worker owning their session (`--workers N`).
 - `eschat_messages_stored_total` (counter): messages stored in the event store
   since this process started, as seen by its projection runner (every node
   follows the whole store, so on several nodes each reports the store's total).
@@ -32,6 +34,8 @@ from infrastructure.eventstore import head_position
 
 CONNECTIONS = Gauge("eschat_connections", "Open Socket.IO connections of this process",
                     registry=None)
+FORWARDED = Gauge("eschat_forwarded_requests",
+                  "Engine.IO requests relayed to the worker owning the session", registry=None)
 MESSAGES_STORED = Counter("eschat_messages_stored", "Messages stored (seen since start)",
                           registry=None)
 PROJECTION_POSITION = Gauge("eschat_projection_position", "Tracked position of a projection",
@@ -55,7 +59,7 @@ class Metrics:
     def __init__(self, container: Any) -> None:
         self._container = container
         self.registry = CollectorRegistry(auto_describe=True)
-        for metric in (CONNECTIONS, MESSAGES_STORED, PROJECTION_POSITION, PROJECTION_LAG,
+        for metric in (CONNECTIONS, FORWARDED, MESSAGES_STORED, PROJECTION_POSITION, PROJECTION_LAG,
                        STORE_HEAD, HTTP_REQUESTS, HTTP_DURATION):
             self.registry.register(metric)
         self._relay_registered = False
@@ -68,6 +72,8 @@ class Metrics:
         gateway = self._container.extras.get("gateway")
         if gateway is not None:  # read on the loop that owns the sockets
             CONNECTIONS.set(len(gateway.ns.sockets))
+            routes = gateway.sio.engine.routes
+            FORWARDED.set(routes.forwarded if routes is not None else 0)
         return await asyncio.to_thread(generate_latest, self.registry)
 
     def _refresh_store_gauges(self) -> None:

@@ -13,6 +13,7 @@ from socketify import CompressOptions
 
 from . import eio_packets as eio
 from .eio_packets import EngineParseError
+from .forwarding import HttpForward, WorkerRoutes, WsPipe, target_of
 from .http import (
     BAD_HANDSHAKE_METHOD,
     BAD_REQUEST,
@@ -52,6 +53,9 @@ class EngineServer:
         self.app: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.accepting = True
+        # Set under `eschat serve --workers N`: sids name their worker, and requests for
+        # another worker's session are relayed to it (see forwarding.py).
+        self.routes: WorkerRoutes | None = None
         # socketify frees a response's native callback handle when its Python object
         # dies: keep responses that still await body chunks alive until answered.
         self._inflight: set[Any] = set()
@@ -108,6 +112,8 @@ class EngineServer:
 
     def _new_session(self, transport: str, request: RequestInfo) -> EngineSession:
         sid = secrets.token_urlsafe(15)
+        if self.routes is not None:
+            sid = self.routes.sid_prefix + sid
         session = EngineSession(self, sid, transport, request)
         self.sessions[sid] = session
         return session
@@ -172,7 +178,12 @@ class EngineServer:
             self._start(session)
             return
         found = self.sessions.get(sid)
-        if found is None:
+        owner = self._owner(sid) if found is None else None
+        if owner is not None:
+            forward = HttpForward(res, self._inflight, headers)
+            res.on_aborted(lambda _r: forward.aborted())
+            forward.start(self.loop, owner, "GET", target_of(request), None, b"")
+        elif found is None:
             respond_error(res, UNKNOWN_SID, headers)
         elif found.transport != "polling":
             respond_error(res, BAD_REQUEST, headers)
@@ -189,6 +200,10 @@ class EngineServer:
         if error is None and sid is None:
             error = BAD_HANDSHAKE_METHOD
         session = self.sessions.get(sid) if sid is not None else None
+        owner = self._owner(sid) if error is None and sid and session is None else None
+        if owner is not None:
+            self._forward_post(res, request, owner, headers)
+            return
         if error is None and session is None:
             error = UNKNOWN_SID
         if error is None and session is not None and session.transport != "polling":
@@ -227,6 +242,31 @@ class EngineServer:
 
         self._inflight.add(res)
         res.on_aborted(on_aborted)
+        res.on_data(on_data)
+
+    def _owner(self, sid: str) -> str | None:
+        return self.routes.owner(sid) if self.routes is not None else None
+
+    def _forward_post(
+        self, res: Any, request: RequestInfo, owner: str, headers: list[tuple[str, str]]
+    ) -> None:
+        """Reads the body (at most one byte over maxPayload: the owner refuses it and
+        closes its session) and relays it to the worker that owns the session."""
+        forward = HttpForward(res, self._inflight, headers)
+        limit = self.options.max_payload + 1
+        chunks: list[bytes] = []
+        size = 0
+
+        def on_data(_r: Any, chunk: bytes | None, is_end: bool) -> None:
+            nonlocal size
+            if chunk and size < limit:
+                chunks.append(chunk[: limit - size])
+                size += len(chunks[-1])
+            if is_end:
+                forward.start(self.loop, owner, "POST", target_of(request),
+                              request.headers.get("content-type"), b"".join(chunks))
+
+        res.on_aborted(lambda _r: forward.aborted())
         res.on_data(on_data)
 
     def _reject_too_large(self, res: Any, session: EngineSession, headers: Any) -> None:
@@ -280,6 +320,10 @@ class EngineServer:
         sid = request.query.get("sid")
         if error is None and sid is not None:
             session = self.sessions.get(sid)
+            owner = self._owner(sid) if session is None else None
+            if owner is not None:
+                self._upgrade(res, request, context, WsPipe(owner, target_of(request)))
+                return
             if session is None:
                 error = UNKNOWN_SID
             # A session that already upgraded: accepted, then closed in _ws_open, as the
@@ -289,16 +333,23 @@ class EngineServer:
         if error is not None:
             respond_error(res, error)
             return
+        self._upgrade(res, request, context, WsSlot(request, sid))
+
+    @staticmethod
+    def _upgrade(res: Any, request: RequestInfo, context: Any, slot: WsSlot | WsPipe) -> None:
         res.upgrade(
             request.headers.get("sec-websocket-key", ""),
             request.headers.get("sec-websocket-protocol", ""),
             request.headers.get("sec-websocket-extensions", ""),
             context,
-            WsSlot(request, sid),
+            slot,
         )
 
     def _ws_open(self, ws: Any) -> None:
-        slot: WsSlot | None = ws.get_user_data()
+        slot: WsSlot | WsPipe | None = ws.get_user_data()
+        if isinstance(slot, WsPipe):
+            slot.open(ws, self.loop)
+            return
         if slot is None:
             ws.close()
             return
@@ -315,7 +366,10 @@ class EngineServer:
             ws.end(1008, b"")  # a second WebSocket for one session: refused
 
     def _ws_message(self, ws: Any, data: str | bytes, opcode: Any) -> None:
-        slot: WsSlot | None = ws.get_user_data()
+        slot: WsSlot | WsPipe | None = ws.get_user_data()
+        if isinstance(slot, WsPipe):
+            slot.from_client(data)
+            return
         if slot is None or slot.session is None:
             return
         if slot.probe:
@@ -324,7 +378,10 @@ class EngineServer:
             slot.session.on_frame(data)
 
     def _ws_close(self, ws: Any, code: int, message: Any) -> None:
-        slot: WsSlot | None = ws.get_user_data()
+        slot: WsSlot | WsPipe | None = ws.get_user_data()
+        if isinstance(slot, WsPipe):
+            slot.client_closed()
+            return
         if slot is None:
             return
         session = slot.session

@@ -11,7 +11,8 @@ const commands = {
   connect(c) {
     socket = io(url, c.opts || {});
     socket.onAny((event, ...args) => out({ type: "event", event, args }));
-    socket.on("connect", () => out({ type: "connect", id: socket.id, recovered: socket.recovered }));
+    socket.on("connect", () => out({ type: "connect", id: socket.id, sid: socket.io.engine.id,
+                                     recovered: socket.recovered }));
     socket.on("connect_error", (e) => out({ type: "connect_error", message: e.message }));
     socket.on("disconnect", (reason) => out({ type: "disconnect", reason }));
     socket.io.engine?.on?.("upgrade", (t) => out({ type: "upgrade", transport: t.name }));

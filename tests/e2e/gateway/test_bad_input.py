@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import ServerProcess
 from tests.e2e.gateway.clients import PyClient
-from tests.e2e.gateway.conftest import create_chat, history
+from tests.e2e.conftest import create_chat, history
 
 CHAT = "{chat}"  # replaced by the test's chat id
 UNKNOWN = str(uuid4())

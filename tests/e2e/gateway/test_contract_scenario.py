@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from tests.conftest import ServerProcess
 from tests.e2e.gateway.clients import JsClient, PyClient
-from tests.e2e.gateway.conftest import create_chat, history
+from tests.e2e.conftest import create_chat, history
 
 
 async def test_two_users_play_the_whole_contract(

@@ -9,7 +9,7 @@ import pytest
 import socketio
 
 from tests.conftest import ServerProcess
-from tests.e2e.gateway.conftest import create_chat, history
+from tests.e2e.conftest import create_chat, history
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])

@@ -13,7 +13,7 @@ import websockets
 
 from tests.conftest import ServerProcess
 from tests.e2e.gateway.clients import PyClient
-from tests.e2e.gateway.conftest import create_chat, history
+from tests.e2e.conftest import create_chat, history
 
 SECRET = "test-secret-" + "x" * 32  # what tests/conftest.py gives the server
 

@@ -3,7 +3,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from tests.e2e.gateway.clients import JsClient, PyClient
+from tests.e2e.clients import JsClient, PyClient
 
 
 @pytest.fixture

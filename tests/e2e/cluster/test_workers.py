@@ -13,8 +13,8 @@ import httpx
 import websockets
 
 from tests.conftest import ROOT, ServerProcess
+from tests.e2e.clients import JsClient
 from tests.e2e.conftest import create_chat
-from tests.e2e.gateway.clients import JsClient
 
 SESSIONS = 16  # 2^-15 odds that they all land on one worker
 

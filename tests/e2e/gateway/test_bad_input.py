@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.e2e.gateway.clients import PyClient
+from tests.e2e.clients import PyClient
 from tests.e2e.conftest import create_chat, history
 
 CHAT = "{chat}"  # replaced by the test's chat id

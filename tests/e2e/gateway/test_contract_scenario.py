@@ -5,7 +5,7 @@ for bob."""
 from collections.abc import Awaitable, Callable
 
 from tests.conftest import ServerProcess
-from tests.e2e.gateway.clients import JsClient, PyClient
+from tests.e2e.clients import JsClient, PyClient
 from tests.e2e.conftest import create_chat, history
 
 

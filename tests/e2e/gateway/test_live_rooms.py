@@ -1,15 +1,14 @@
-"""Rooms follow membership made anywhere; typing and idle connections expire;
-several nodes share one PostgreSQL store."""
+"""Rooms follow membership made anywhere; typing and idle connections expire.
+(Several nodes: tests/e2e/cluster.)"""
 
 import asyncio
-import signal
 from collections.abc import Callable
 
 import httpx
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.e2e.gateway.clients import PyClient
+from tests.e2e.clients import PyClient
 from tests.e2e.conftest import create_chat
 
 Pair = tuple[ServerProcess, str, PyClient, PyClient]
@@ -84,52 +83,6 @@ async def test_idle_connections_are_closed_and_activity_keeps_them(
         assert (await active.call("ping"))["success"]
     assert not idle.sio.connected
     assert active.sio.connected
-
-
-async def test_a_message_sent_on_one_node_reaches_sockets_on_another(
-    server_factory: Callable[..., ServerProcess], postgres_url: str,
-    py_clients: Callable[[], PyClient],
-) -> None:
-    node_a = server_factory(postgres_url, node_id="node-a")
-    node_b = server_factory(postgres_url, node_id="node-b")
-    alice_token, bob_token = node_a.token("alice"), node_a.token("bob")
-    chat_id = create_chat(node_a.url, alice_token, "bob")
-    alice, bob = py_clients(), py_clients()
-    await alice.connect(node_a.url, alice_token, transports=["websocket"])
-    await bob.connect(node_b.url, bob_token, transports=["websocket"])
-    assert (await alice.event("user-online"))[0] == {"userId": "bob"}  # across nodes
-
-    ack = await alice.call("send-message", {"chatId": chat_id, "content": "across"})
-    [message] = await bob.event("new-message")
-    assert message["id"] == ack["messageId"] and message["seq"] == ack["seq"]
-    await bob.call("typing-start", {"chatId": chat_id})
-    await alice.event("user-typing")  # ephemeral, through NOTIFY
-
-    response = httpx.get(f"{node_b.url}/api/presence", params={"userIds": "alice,bob"},
-                         headers={"Authorization": f"Bearer {bob_token}"})
-    assert [p["online"] for p in response.json()] == [True, True]
-
-
-async def test_a_node_that_dies_stops_counting_and_its_users_go_offline(
-    server_factory: Callable[..., ServerProcess], postgres_url: str,
-    py_clients: Callable[[], PyClient],
-) -> None:
-    fast = {"ping_interval_ms": "400", "ping_timeout_ms": "400"}  # lease: 3 x 0.4 s
-    node_a = server_factory(postgres_url, node_id="node-a", **fast)
-    node_b = server_factory(postgres_url, node_id="node-b", **fast)
-    alice_token, bob_token = node_a.token("alice"), node_a.token("bob")
-    create_chat(node_a.url, alice_token, "bob")
-    alice, bob = py_clients(), py_clients()
-    await alice.connect(node_a.url, alice_token, transports=["websocket"])
-    await bob.connect(node_b.url, bob_token, transports=["websocket"])
-    await alice.event("user-online")
-
-    node_b.stop(signal.SIGKILL)  # no goodbye: only its lapsed lease tells
-    offline = await alice.event("user-offline", timeout=10)
-    assert offline[0]["userId"] == "bob"
-    response = httpx.get(f"{node_a.url}/api/presence", params={"userIds": "bob"},
-                         headers={"Authorization": f"Bearer {alice_token}"})
-    assert response.json()[0]["online"] is False
 
 
 async def test_metrics_count_open_socket_connections(

@@ -12,7 +12,7 @@ import socketio
 import websockets
 
 from tests.conftest import ServerProcess
-from tests.e2e.gateway.clients import PyClient
+from tests.e2e.clients import PyClient
 from tests.e2e.conftest import create_chat, history
 
 SECRET = "test-secret-" + "x" * 32  # what tests/conftest.py gives the server

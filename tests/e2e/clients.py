@@ -11,7 +11,7 @@ from typing import Any
 
 import socketio
 
-AGENT = Path(__file__).resolve().parents[2] / "js" / "agent.mjs"
+AGENT = Path(__file__).resolve().parents[1] / "js" / "agent.mjs"
 Predicate = Callable[[dict[str, Any]], bool]
 
 

@@ -112,6 +112,7 @@ BENCHES = {
     "broadcast": "protocol_bench.py",
     "relay": "relay_throughput.py",
     "history": "rest_history.py",
+    "cluster": "cluster_fanout.py",
 }
 
 

@@ -4,6 +4,8 @@ must reach the worker that holds the session."""
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -101,3 +103,22 @@ async def test_stock_clients_with_default_transports_on_two_workers(
     await asyncio.sleep(0.3)
     for client in alices + bobs:  # every message once on every socket of the room
         assert sorted(args[0]["id"] for args in client.events("new-message")) == sorted(sent)
+
+
+async def test_a_worker_that_dies_is_replaced_and_sigterm_stops_them_all(
+    server_factory: Callable[..., ServerProcess], postgres_url: str,
+) -> None:
+    server = server_factory(postgres_url, workers="2", node_id="box")
+    token = server.token("alice")
+    pids = [int(line.split("(pid ")[1].split(",")[0]) for line in server.log().splitlines()
+            if "worker w1 started" in line]
+    os.kill(pids[0], signal.SIGKILL)
+    for _ in range(150):  # the new w1 opens its store and listens
+        if server.log().count("listening on http://127.0.0.1") == 3:
+            break
+        await asyncio.sleep(0.2)
+    assert "worker w1 (pid" in server.log() and "starting it again" in server.log()
+    sids = await asyncio.gather(*[polling_session(server.url, token) for _ in range(SESSIONS)])
+    assert {sid.split(".")[0] for sid in sids} == {"w0", "w1"}
+    assert server.stop() == 0  # graceful: every worker drained and exited 0
+    assert "box-w0" in server.log() and "box-w1" in server.log()  # each a node of its own

@@ -55,10 +55,9 @@ def prepare(server: Server, count: int) -> Target:
 def seed(server: Server, sender: str, chat_id: str, count: int) -> int:
     """Sends `count` messages through ChatService beside the running server
     (its group-commit writer batches them); returns the last seq."""
+    from bench.servers import JWT_SECRET
     from infrastructure.settings import load_settings
     from interfaces.server import build_container
-
-    from bench.servers import JWT_SECRET
 
     settings = load_settings({}, database_url=server.database_url, jwt_secret=JWT_SECRET,
                              data_dir=str(server.data_dir / "seeder"), node_id="bench-seeder")
@@ -127,7 +126,7 @@ def run(target: Target, sizes: Sizes, cores: set[int] | None) -> dict[str, Any]:
     loads = [r["load"] for r in results]
 
     def pct(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+        return float(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000)
 
     return {"requests": len(latencies), "errors": sum(r["errors"] for r in results),
             "requests_per_s": len(latencies) / sizes.seconds,

@@ -198,12 +198,13 @@ class Generator:
         for start in range(0, len(specs), batch):
             chunk = [Client(self, start + i, s) for i, s in enumerate(specs[start:start + batch])]
 
-            async def one(client: Client) -> None:
-                await ws_connect(lambda c=client: c, url, websocket_handshake_timeout=30)
-                await asyncio.wait_for(client.ready, 60)
-
-            await asyncio.gather(*(one(c) for c in chunk))
+            await asyncio.gather(*(self.connect(c, url) for c in chunk))
             self.clients += chunk
+
+    @staticmethod
+    async def connect(client: Client, url: str) -> None:
+        await ws_connect(lambda: client, url, websocket_handshake_timeout=30)
+        await asyncio.wait_for(client.ready, 60)
 
     async def run(self, params: dict[str, Any]) -> dict[str, Any]:
         start_ns, end_ns = int(params["startNs"]), int(params["endNs"])
@@ -232,8 +233,8 @@ class Generator:
         await asyncio.sleep(max(0.0, (end_ns - time.monotonic_ns()) / 1e9))
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
         # Drain: every ack back, then no frame for a while (deliveries still in flight).
-        deadline = loop.time() + float(self.job.get("drainS", 10))
-        quiet = int(float(self.job.get("quietS", 1.0)) * 1e9)
+        deadline = loop.time() + float(params.get("drainS", 10))
+        quiet = int(float(params.get("quietS", 1.0)) * 1e9)
         while loop.time() < deadline:
             outstanding = sum(len(c.pending) for c in senders)
             if not outstanding and time.monotonic_ns() - self.stats.last_frame_ns > quiet:

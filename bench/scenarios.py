@@ -38,12 +38,14 @@ class Sizes:
     max_rate_per_sender: float = 19  # eschat's contract: 20 sends/s per connection
     content_size: int = 100
     loadgen_procs: int = 2
-    drain: float = 10
+    drain: float = 10               # at most, after a run, for acks and deliveries in flight
+    quiet: float = 1.0              # a run's drain ends after this long without a frame
 
 
 TINY = Sizes(rooms=2, room_size=3, rooms_rate=20, fanout_members=20, fanout_senders=2,
              fanout_rate=5, idle=50, rebuild_events=500, history_messages=200,
-             history_concurrency=4, seconds=1.5, warmup=0.3, loadgen_procs=2, drain=5)
+             history_concurrency=4, seconds=1.0, warmup=0.2, loadgen_procs=2, drain=5,
+             quiet=0.5)
 
 
 def percentile(histogram: dict[int, int], q: float) -> float | None:
@@ -123,9 +125,10 @@ def sleep_until(ns: int) -> None:
 def measured_run(server: Server, gens: Loadgens, sizes: Sizes, params: dict[str, Any],
                  loadgen_cores: int) -> Row:
     """One run: GO to every load generator, server and database CPU over the window."""
-    start = time.monotonic_ns() + 300_000_000
+    start = time.monotonic_ns() + 100_000_000
     end = start + int(sizes.seconds * 1e9)
-    gens.go({**params, "startNs": start, "endNs": end, "warmupS": sizes.warmup})
+    gens.go({**params, "startNs": start, "endNs": end, "warmupS": sizes.warmup,
+             "drainS": sizes.drain, "quietS": sizes.quiet})
     sleep_until(start + int(sizes.warmup * 1e9))
     procs, db = server.procs(), server.db_procs()
     cpu0, db0 = cpu_seconds(procs), cpu_seconds(db)
@@ -207,7 +210,7 @@ def idle_scenario(server: Server, sizes: Sizes, cores: set[int] | None) -> Row:
                     mode="idle")
     connect_s = time.monotonic() - started
     try:
-        time.sleep(2)  # let allocations settle (and eschat record the connections)
+        time.sleep(min(2.0, sizes.seconds))  # let allocations settle
         after = server.rss_bytes()
     finally:
         gens.close()

@@ -5,6 +5,7 @@ clients (users, tokens, chats for eschat; a room list in `auth` for the peers)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import resource
 import socket
@@ -79,10 +80,8 @@ def postgres_backends(url: str) -> list[psutil.Process]:
                             " AND pid <> pg_backend_pid()").fetchall()
     procs = []
     for (pid,) in rows:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             procs.append(psutil.Process(pid))
-        except psutil.NoSuchProcess:
-            pass
     return procs
 
 
@@ -137,10 +136,8 @@ class Server:
     def rss_bytes(self) -> int:
         total = 0
         for p in self.procs():
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 total += p.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
         return total
 
     def log(self) -> str:

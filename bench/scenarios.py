@@ -44,8 +44,7 @@ class Sizes:
 
 TINY = Sizes(rooms=2, room_size=3, rooms_rate=20, fanout_members=20, fanout_senders=2,
              fanout_rate=5, idle=50, rebuild_events=500, history_messages=200,
-             history_concurrency=4, seconds=1.0, warmup=0.2, loadgen_procs=2, drain=5,
-             quiet=0.5)
+             history_concurrency=4, seconds=1.0, warmup=0.2, loadgen_procs=2, drain=5)
 
 
 def percentile(histogram: dict[int, int], q: float) -> float | None:

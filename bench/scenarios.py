@@ -117,6 +117,10 @@ class Loadgens:
                 proc.kill()
 
 
+def per_pid_cpu(procs: list[Any]) -> dict[int, float]:
+    return {p.pid: cpu_seconds([p]) for p in procs}
+
+
 def sleep_until(ns: int) -> None:
     time.sleep(max(0.0, (ns - time.monotonic_ns()) / 1e9))
 
@@ -129,12 +133,13 @@ def measured_run(server: Server, gens: Loadgens, sizes: Sizes, params: dict[str,
     gens.go({**params, "startNs": start, "endNs": end, "warmupS": sizes.warmup,
              "drainS": sizes.drain, "quietS": sizes.quiet})
     sleep_until(start + int(sizes.warmup * 1e9))
-    procs, db = server.procs(), server.db_procs()
-    cpu0, db0 = cpu_seconds(procs), cpu_seconds(db)
+    procs = server.procs()
+    cpu0, db0 = cpu_seconds(procs), per_pid_cpu(server.db_procs())
     sleep_until(end)
-    # Backends opened during the window count from zero.
-    db_end = server.db_procs()
-    cpu, db_cpu = cpu_seconds(procs) - cpu0, cpu_seconds(db_end) - db0
+    cpu = cpu_seconds(procs) - cpu0
+    # Per backend: one opened during the window counts from zero.
+    db_end = per_pid_cpu(server.db_procs())
+    db_cpu = sum(t - db0.get(pid, 0.0) for pid, t in db_end.items())
     results = gens.results()
     window = results[0]["windowS"]
     acked_w = sum(r["ackedInWindow"] for r in results)
@@ -149,7 +154,7 @@ def measured_run(server: Server, gens: Loadgens, sizes: Sizes, params: dict[str,
                        for q in (50, 99, 999)},
         "ack_ms": {"p50": percentile(acks, 0.5), "p99": percentile(acks, 0.99)},
         "server_cpu_s_per_1k": cpu * per_k if per_k else None,
-        "db_cpu_s_per_1k": db_cpu * per_k if per_k and server.durable and db else None,
+        "db_cpu_s_per_1k": db_cpu * per_k if per_k and db_end else None,
         "loadgen_cpu": [round(x, 2) for x in loads],
         "loadgen_saturated": max(loads, default=0) >= 0.9
                              or sum(loads) >= 0.9 * loadgen_cores,

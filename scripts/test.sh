@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the tests need into ./.venv and tests/js/node_modules,
-# then runs the whole suite. Needs PostgreSQL on 127.0.0.1:5432 (database `test`).
+# Installs everything the tests need into ./.venv, tests/js/node_modules and
+# bench/peers/node/node_modules, then runs the whole suite. Needs PostgreSQL on 127.0.0.1:5432 (database `test`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -9,6 +9,8 @@ python3 -m venv .venv
 if [ -f tests/js/package-lock.json ]; then
   npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 fi
+# The bench's node peers (socket.io, pg), run by tests/bench/test_bench_smoke.py.
+npm ci --prefix bench/peers/node --no-audit --no-fund --loglevel=error
 .venv/bin/ruff check .
 .venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

@@ -145,9 +145,9 @@ def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
     container.start()
     gateway.fanned_out = container.runner.position
     loop: asyncio.AbstractEventLoop = asgi.server.loop.loop
-    # socketify polls libuv (the sockets) from asyncio; when idle it does so only
-    # every `idle_relaxation_time` (10 ms by default), which a quiet chat pays on
-    # every message. 2 ms costs little CPU and most of that latency.
+    # Only if interfaces/socketio/uv_pump.py could not take over: socketify then polls
+    # libuv every `idle_relaxation_time` when idle (10 ms by default), which a quiet
+    # chat pays on every message.
     asgi.server.loop.idle_relaxation_time = IDLE_POLL_S
     typing.start(loop)
     lifecycle = NodeLifecycle(container, sio, gateway, asgi.server)

@@ -12,6 +12,7 @@ from typing import Any
 from socketify import CompressOptions
 
 from . import eio_packets as eio
+from . import uv_pump
 from .eio_packets import EngineParseError
 from .forwarding import HttpForward, WorkerRoutes, WsPipe, target_of
 from .http import (
@@ -83,6 +84,7 @@ class EngineServer:
     def bind(self, app: Any) -> None:
         self.app = app
         self._loop = app.loop.loop
+        uv_pump.install(app.loop)
 
     def websocket_behavior(self) -> dict[str, Any]:
         """socketify ``ws()`` behavior dict; also what ``_ASGI(websocket=...)`` takes."""

@@ -115,8 +115,14 @@ class PostgresDatabase(Database):
     dialect = "postgres"
 
     def __init__(self, conninfo: str) -> None:
+        # Asynchronous commit: everything here is derived from the event log, and each
+        # projection's tracking position commits with its rows, so a crash can only
+        # lose both together and they are re-applied from the log. Saves a WAL flush
+        # per projection batch (most of the projection latency), as SQLite's
+        # synchronous=NORMAL does for its read models.
         self._pool = ConnectionPool(conninfo, min_size=1, max_size=8, open=True,
-                                    kwargs={"autocommit": False})
+                                    kwargs={"autocommit": False,
+                                            "options": "-c synchronous_commit=off"})
 
     @contextmanager
     def transaction(self, readonly: bool = False) -> Iterator[Tx]:

@@ -16,12 +16,16 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import Application
 
-from infrastructure.eventstore import head_position, read_notifications, to_event
+from infrastructure.eventstore import head_position
 from infrastructure.readmodels.common import Projection, create_schema
 from infrastructure.readmodels.database import Database
 from infrastructure.readmodels.queries import SqlReadModels
+from infrastructure.stored_events import read_changes
 
 log = logging.getLogger(__name__)
+
+# Events per transaction while rebuilding: big batches, few commits.
+REBUILD_BATCH = 20_000
 
 # listener(rows, upto): feed rows in store order, complete up to position `upto`.
 FeedListener = Callable[[list[tuple[Any, ...]], int], None]
@@ -104,14 +108,12 @@ class ProjectionRunner:
             if n == 0:
                 return total
 
-    def _cycle(self) -> int:
+    def _cycle(self, batch_size: int | None = None) -> int:
         self.positions = self._queries.positions()
-        start = self.position
-        notifications = read_notifications(self._store, start, self._batch_size)
-        if not notifications:
+        changes = read_changes(self._store, self.position, batch_size or self._batch_size)
+        if not changes:
             return 0
-        events = [(n.id, to_event(self._store, n)) for n in notifications]
-        last = events[-1][0]
+        last = changes[-1].position
         for projection in self.projections:
             with self._db.transaction() as tx:
                 row = tx.fetchone(
@@ -119,15 +121,14 @@ class ProjectionRunner:
                     (projection.name,),
                 )
                 current = int(row[0]) if row else 0
-                todo = [(pos, ev) for pos, ev in events if pos > current]
+                todo = [c for c in changes if c.position > current]
                 if not todo:
                     continue
-                for pos, event in todo:
-                    projection.process(tx, event, pos)
+                projection.apply(tx, todo)
                 tx.execute("UPDATE rm_tracking SET position = %s WHERE name = %s",
                            (last, projection.name))
         self.positions = self._queries.positions()
-        return len(events)
+        return len(changes)
 
     def _run(self) -> None:
         while not self._stopped.is_set():
@@ -209,7 +210,11 @@ class ProjectionRunner:
                 tx.execute("UPDATE rm_tracking SET position = 0 WHERE name = %s",
                            (projection.name,))
         create_schema(self._db, self.projections)
-        return self.catch_up()
+        with self._db.recomputable():
+            total = 0
+            while n := self._cycle(REBUILD_BATCH):
+                total += n
+            return total
 
 
 def _set_if_pending(future: "asyncio.Future[bool]") -> None:

@@ -69,6 +69,12 @@ class Database:
     def transaction(self, readonly: bool = False) -> Any: ...
     def close(self) -> None: ...
 
+    @contextmanager
+    def recomputable(self) -> Iterator[None]:
+        """Writes on this thread may trade durability for speed (a rebuild: a crash
+        loses nothing that replaying the log cannot recompute)."""
+        yield
+
 
 class SqliteDatabase(Database):
     dialect = "sqlite"
@@ -90,6 +96,15 @@ class SqliteDatabase(Database):
             with self._lock:
                 self._all.append(conn)
         return conn
+
+    @contextmanager
+    def recomputable(self) -> Iterator[None]:
+        conn = self._conn()
+        conn.execute("PRAGMA synchronous=OFF")
+        try:
+            yield
+        finally:
+            conn.execute("PRAGMA synchronous=NORMAL")
 
     @contextmanager
     def transaction(self, readonly: bool = False) -> Iterator[Tx]:

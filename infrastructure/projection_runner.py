@@ -202,19 +202,24 @@ class ProjectionRunner:
     def rebuild(self, names: list[str] | None = None) -> int:
         """Drops the named read models (all by default) and replays every event."""
         chosen = [p for p in self.projections if names is None or p.name in names]
+        everything = len(chosen) == len(self.projections)
         with self._db.transaction() as tx:
+            if everything:  # dropping the feed is much faster than deleting its rows
+                tx.execute("DROP TABLE IF EXISTS rm_feed")
             for projection in chosen:
                 for table in projection.tables:
                     tx.execute(f"DROP TABLE IF EXISTS {table}")
-                tx.execute("DELETE FROM rm_feed WHERE source = %s", (projection.name,))
+                if not everything:
+                    tx.execute("DELETE FROM rm_feed WHERE source = %s", (projection.name,))
                 tx.execute("UPDATE rm_tracking SET position = 0 WHERE name = %s",
                            (projection.name,))
-        create_schema(self._db, self.projections)
+        create_schema(self._db, self.projections, indexes=False)
+        total = 0
         with self._db.recomputable():
-            total = 0
             while n := self._cycle(REBUILD_BATCH):
                 total += n
-            return total
+            create_schema(self._db, self.projections)
+        return total
 
 
 def _set_if_pending(future: "asyncio.Future[bool]") -> None:

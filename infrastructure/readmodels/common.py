@@ -20,8 +20,8 @@ FEED_DDL = [
     " ordinal INTEGER NOT NULL, chat_id TEXT, user_id TEXT, type TEXT NOT NULL,"
     " payload TEXT NOT NULL, occurred_at TEXT NOT NULL,"
     " PRIMARY KEY (position, source, ordinal))",
-    "CREATE INDEX IF NOT EXISTS rm_feed_chat ON rm_feed (chat_id, position)",
 ]
+FEED_INDEXES = ["CREATE INDEX IF NOT EXISTS rm_feed_chat ON rm_feed (chat_id, position)"]
 
 
 _encode = msgspec.json.Encoder(order="sorted").encode
@@ -71,6 +71,9 @@ class Projection:
 
     name: str = ""
     ddl: list[str] = []
+    # Indexes that applying events does not use: a rebuild creates them after its
+    # load, sorting once instead of updating them row by row.
+    indexes: list[str] = []
     tables: list[str] = []
 
     def handlers(self) -> dict[type, Handler]:
@@ -87,12 +90,12 @@ class Projection:
         feed.flush(tx)
 
 
-def create_schema(db: Database, projections: list[Projection]) -> None:
+def create_schema(db: Database, projections: list[Projection], indexes: bool = True) -> None:
     with db.transaction() as tx:
-        for statement in TRACKING_DDL + FEED_DDL:
+        for statement in TRACKING_DDL + FEED_DDL + (FEED_INDEXES if indexes else []):
             tx.execute(statement)
         for projection in projections:
-            for statement in projection.ddl:
+            for statement in projection.ddl + (projection.indexes if indexes else []):
                 tx.execute(statement)
             tx.execute(
                 "INSERT INTO rm_tracking (name, position) VALUES (%s, 0)"

@@ -15,6 +15,8 @@ from infrastructure.database_url import DatabaseLocation, PostgresLocation, Sqli
 
 Row = tuple[Any, ...]
 
+REBUILD_CACHE_KIB = -512 * 1024  # negative: KiB, as SQLite's cache_size takes it
+
 
 class Tx(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
@@ -100,11 +102,16 @@ class SqliteDatabase(Database):
     @contextmanager
     def recomputable(self) -> Iterator[None]:
         conn = self._conn()
+        cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+        # No fsync, and the indexes of a million rows in memory rather than re-read
+        # from the file at every insert (the default cache is 2 MB).
         conn.execute("PRAGMA synchronous=OFF")
+        conn.execute(f"PRAGMA cache_size={REBUILD_CACHE_KIB}")
         try:
             yield
         finally:
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA cache_size={int(cache)}")
 
     @contextmanager
     def transaction(self, readonly: bool = False) -> Iterator[Tx]:

@@ -16,12 +16,14 @@ class HistoryProjection(Projection):
         "CREATE TABLE IF NOT EXISTS rm_messages (id TEXT PRIMARY KEY, chat_id TEXT NOT NULL,"
         " sender_id TEXT NOT NULL, content TEXT NOT NULL, seq BIGINT NOT NULL,"
         " created_at TEXT NOT NULL, client_message_id TEXT)",
-        "CREATE UNIQUE INDEX IF NOT EXISTS rm_messages_chat_seq ON rm_messages (chat_id, seq)",
         "CREATE TABLE IF NOT EXISTS rm_receipts (message_id TEXT NOT NULL, user_id TEXT NOT NULL,"
         " kind TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (message_id, user_id, kind))",
         # "Read" is a high-water mark: reading a message reads all earlier ones.
         "CREATE TABLE IF NOT EXISTS rm_read_marks (chat_id TEXT NOT NULL, user_id TEXT NOT NULL,"
         " seq BIGINT NOT NULL, PRIMARY KEY (chat_id, user_id))",
+    ]
+    indexes = [
+        "CREATE UNIQUE INDEX IF NOT EXISTS rm_messages_chat_seq ON rm_messages (chat_id, seq)",
     ]
 
     def apply(self, tx: Any, changes: list[Change]) -> None:
@@ -67,6 +69,7 @@ class HistoryProjection(Projection):
                     "at": c.at,
                 }, chat_id=chat_id)
         if messages:
+            messages.sort()  # in key order: neighbouring rows share B-tree pages
             tx.executemany(
                 "INSERT INTO rm_messages (id, chat_id, sender_id, content, seq, created_at,"
                 " client_message_id) VALUES (%s, %s, %s, %s, %s, %s, %s)", messages)

@@ -8,6 +8,7 @@ from typing import Any
 
 from application.service import ChatService
 from application.writer import GroupCommitWriter
+from infrastructure.aggregate_loader import AggregateLoader
 from infrastructure.database_url import DatabaseLocation, PostgresLocation, parse_database_url
 from infrastructure.eventstore import ChatEventStore, open_event_store, postgres_channel
 from infrastructure.passwords import Argon2Hasher
@@ -83,7 +84,7 @@ def build_container(settings: Settings) -> Container:
         location, PostgresLocation) else (None, None)
     runner = ProjectionRunner(store, db, projections(), listen_conninfo=listen[0],
                               listen_channel=listen[1])
-    writer = GroupCommitWriter(store, on_commit=runner.wake)
+    writer = GroupCommitWriter(store, on_commit=runner.wake, loader=AggregateLoader(store))
     read_models = SqlReadModels(db)
     service = ChatService(store, writer, read_models, runner, Argon2Hasher(),
                           settings.effective_node_id)

@@ -107,6 +107,7 @@ BENCHES = {
     "broadcast": "protocol_bench.py",
     "relay": "relay_throughput.py",
     "history": "rest_history.py",
+    "rebuild": "rebuild_speed.py",
 }
 
 

@@ -129,14 +129,13 @@ class ChatsProjection(Projection):
                          chat_id=c.originator_id, user_id=s.user_id)
 
         if new_chats:
-            tx.executemany("INSERT INTO rm_chats (id, title, created_by, created_at)"
-                           " VALUES (%s, %s, %s, %s)", new_chats)
+            tx.insert("rm_chats", ("id", "title", "created_by", "created_at"), new_chats)
         self._write_members(tx, members)
         self._write_unread(tx, chats)
         if chat_messages:
             chat_messages.sort()  # in key order: neighbouring rows share B-tree pages
-            tx.executemany("INSERT INTO rm_chat_messages (message_id, chat_id, seq, sender_id)"
-                           " VALUES (%s, %s, %s, %s)", chat_messages)
+            tx.insert("rm_chat_messages", ("message_id", "chat_id", "seq", "sender_id"),
+                      chat_messages)
         if last_message:
             tx.executemany("UPDATE rm_chats SET last_message = %s WHERE id = %s",
                            [(m, chat_id) for chat_id, m in last_message.items()])

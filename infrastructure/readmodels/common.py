@@ -32,10 +32,8 @@ def to_json(data: Any) -> str:
     return _encode(data).decode()
 
 
-FEED_INSERT = (
-    "INSERT INTO rm_feed (position, source, ordinal, chat_id, user_id, type, payload,"
-    " occurred_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-)
+FEED_COLUMNS = ("position", "source", "ordinal", "chat_id", "user_id", "type", "payload",
+                "occurred_at")
 
 
 class Feed:
@@ -58,7 +56,7 @@ class Feed:
 
     def flush(self, tx: Any) -> None:
         if self.rows:
-            tx.executemany(FEED_INSERT, self.rows)
+            tx.insert("rm_feed", FEED_COLUMNS, self.rows)
             self.rows = []
 
 

@@ -21,6 +21,8 @@ REBUILD_CACHE_KIB = -512 * 1024  # negative: KiB, as SQLite's cache_size takes i
 class Tx(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        ...
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
     @property
@@ -41,7 +43,12 @@ class _Tx:
         self._cur.execute(self._sql(sql), tuple(params))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._cur.executemany(self._sql(sql), [tuple(r) for r in rows])
+        self._cur.executemany(self._sql(sql), rows)
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Plain INSERT of many rows (no conflict handling)."""
+        marks = ", ".join(["%s"] * len(columns))
+        self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         self._cur.execute(self._sql(sql), tuple(params))
@@ -55,6 +62,14 @@ class _Tx:
     @property
     def rowcount(self) -> int:
         return int(self._cur.rowcount)
+
+
+class _PostgresTx(_Tx):
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        # COPY streams the rows in one command: no statement per row.
+        with self._cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 class _SqliteTx(_Tx):
@@ -143,7 +158,7 @@ class PostgresDatabase(Database):
     @contextmanager
     def transaction(self, readonly: bool = False) -> Iterator[Tx]:
         with self._pool.connection() as conn, conn.transaction():
-            yield _Tx(conn.cursor())
+            yield _PostgresTx(conn.cursor())
 
     def close(self) -> None:
         self._pool.close()

@@ -70,9 +70,8 @@ class HistoryProjection(Projection):
                 }, chat_id=chat_id)
         if messages:
             messages.sort()  # in key order: neighbouring rows share B-tree pages
-            tx.executemany(
-                "INSERT INTO rm_messages (id, chat_id, sender_id, content, seq, created_at,"
-                " client_message_id) VALUES (%s, %s, %s, %s, %s, %s, %s)", messages)
+            tx.insert("rm_messages", ("id", "chat_id", "sender_id", "content", "seq",
+                                      "created_at", "client_message_id"), messages)
         if receipt_rows:
             # In store order: the first receipt of a kind wins, as one by one.
             tx.executemany(

@@ -20,7 +20,7 @@ from infrastructure.eventstore import head_position
 from infrastructure.readmodels.common import Projection, create_schema
 from infrastructure.readmodels.database import Database
 from infrastructure.readmodels.queries import SqlReadModels
-from infrastructure.stored_events import read_changes
+from infrastructure.stored_events import Change, read_changes
 
 log = logging.getLogger(__name__)
 
@@ -108,27 +108,28 @@ class ProjectionRunner:
             if n == 0:
                 return total
 
-    def _cycle(self, batch_size: int | None = None) -> int:
+    def _cycle(self) -> int:
         self.positions = self._queries.positions()
-        changes = read_changes(self._store, self.position, batch_size or self._batch_size)
+        changes = read_changes(self._store, self.position, self._batch_size)
         if not changes:
             return 0
-        last = changes[-1].position
         for projection in self.projections:
             with self._db.transaction() as tx:
-                row = tx.fetchone(
-                    "SELECT position FROM rm_tracking WHERE name = %s FOR UPDATE",
-                    (projection.name,),
-                )
-                current = int(row[0]) if row else 0
-                todo = [c for c in changes if c.position > current]
-                if not todo:
-                    continue
-                projection.apply(tx, todo)
-                tx.execute("UPDATE rm_tracking SET position = %s WHERE name = %s",
-                           (last, projection.name))
+                self._apply(tx, projection, changes)
         self.positions = self._queries.positions()
         return len(changes)
+
+    @staticmethod
+    def _apply(tx: Any, projection: Projection, changes: list[Change]) -> None:
+        """A batch and the projection's tracking position, in the caller's transaction."""
+        row = tx.fetchone("SELECT position FROM rm_tracking WHERE name = %s FOR UPDATE",
+                          (projection.name,))
+        current = int(row[0]) if row else 0
+        todo = [c for c in changes if c.position > current]
+        if todo:
+            projection.apply(tx, todo)
+            tx.execute("UPDATE rm_tracking SET position = %s WHERE name = %s",
+                       (changes[-1].position, projection.name))
 
     def _run(self) -> None:
         while not self._stopped.is_set():
@@ -214,11 +215,17 @@ class ProjectionRunner:
                 tx.execute("UPDATE rm_tracking SET position = 0 WHERE name = %s",
                            (projection.name,))
         create_schema(self._db, self.projections, indexes=False)
+        self.positions = self._queries.positions()
         total = 0
         with self._db.recomputable():
-            while n := self._cycle(REBUILD_BATCH):
-                total += n
+            while changes := read_changes(self._store, self.position, REBUILD_BATCH):
+                with self._db.transaction() as tx:  # one commit for all projections
+                    for projection in self.projections:
+                        self._apply(tx, projection, changes)
+                total += len(changes)
+                self.positions = self._queries.positions()
             create_schema(self._db, self.projections)
+        self.positions = self._queries.positions()
         return total
 
 

@@ -3,11 +3,12 @@ the group-commit writer saves them. They validate before they mutate, so a
 failing command leaves nothing behind in a shared batch."""
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from uuid import UUID
 
 from application.unit_of_work import UnitOfWork, last_event
-from application.writer import Outcome
+from application.writer import Outcome, Reading
 from domain.chat import Chat
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.ids import check_user_id, parse_uuid, user_aggregate_id
@@ -22,6 +23,15 @@ MAX_CLIENT_MESSAGE_ID = 128
 class SentMessage:
     message: Message
     duplicate: bool
+
+
+def _ids(*values: object) -> list[UUID]:
+    """The ids among `values` that parse (bad input fails later, inside the command)."""
+    ids = []
+    for value in values:
+        with suppress(InvalidInput):
+            ids.append(parse_uuid(value, "id"))
+    return ids
 
 
 def _require_user(uow: UnitOfWork, user_id: str) -> User:
@@ -124,7 +134,10 @@ def send_message(
         uow.add(message)
         return Outcome(SentMessage(message, duplicate=False), last_event(message))
 
-    return run
+    reads = _ids(chat_id)
+    if isinstance(client_message_id, str) and 0 < len(client_message_id) <= MAX_CLIENT_MESSAGE_ID:
+        reads.append(Message.create_id(sender, client_message_id))
+    return Reading(run, reads)
 
 
 def _member_message(uow: UnitOfWork, user: str, chat_id: object, message_id: object) -> Message:
@@ -145,7 +158,7 @@ def mark_delivered(
         changed = message.deliver_to(user)
         return Outcome(message, last_event(message) if changed else None)
 
-    return run
+    return Reading(run, _ids(chat_id, message_id))
 
 
 def mark_read(
@@ -159,7 +172,7 @@ def mark_read(
         changed = message.read_by_user(user)
         return Outcome(message, last_event(message) if changed else None)
 
-    return run
+    return Reading(run, _ids(chat_id, message_id))
 
 
 def open_connection(user_id: str, node_id: str) -> Callable[[UnitOfWork], Outcome[Connection]]:

@@ -71,7 +71,7 @@ class ChatService:
     async def _run(
         self, command: Callable[[UnitOfWork], Outcome[T]], wait: bool = True
     ) -> Outcome[T]:
-        outcome: Outcome[T] = await asyncio.wrap_future(self._writer.submit(command))
+        outcome: Outcome[T] = await self._writer.submit_async(command)
         if wait and outcome.position is not None:
             # Read-your-writes: the caller's next query sees this change.
             await self._progress.wait_for(outcome.position, READ_YOUR_WRITES_TIMEOUT)

@@ -4,11 +4,13 @@ logic and saves everything it drained in ONE transaction.
 One save per command costs a transaction (and an fsync) each; batching turns
 hundreds of concurrent sends into a handful of commits."""
 
+import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -16,7 +18,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
-from application.unit_of_work import UnitOfWork
+from application.unit_of_work import AggregateLoader, UnitOfWork
 from domain.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -42,24 +44,50 @@ class Outcome(Generic[T]):
 Command = Callable[[UnitOfWork], Outcome[Any]]
 
 
+@dataclass(frozen=True)
+class Reading(Generic[T]):
+    """A command with the aggregates it will read: the writer loads those of a
+    whole batch in one query."""
+
+    run: Callable[[UnitOfWork], Outcome[T]]
+    reads: Sequence[UUID]
+
+    def __call__(self, uow: UnitOfWork) -> Outcome[T]:
+        return self.run(uow)
+
+
 @dataclass
 class _Queued:
     command: Command
-    future: "Future[Outcome[Any]]" = field(default_factory=Future)
+    future: "Future[Outcome[Any]] | asyncio.Future[Outcome[Any]]" = field(
+        default_factory=Future)
+    loop: asyncio.AbstractEventLoop | None = None  # set for asyncio futures
+    settled: bool = False
 
 
 _STOP = object()
+
+
+def _settle_all(results: list[tuple["asyncio.Future[Outcome[Any]]", Any, bool]]) -> None:
+    for future, value, failed in results:
+        if not future.done():
+            if failed:
+                future.set_exception(value)
+            else:
+                future.set_result(value)
 
 
 class GroupCommitWriter:
     def __init__(
         self,
         store: Application[UUID],
-        max_batch: int = 200,
+        max_batch: int = 1000,
         on_commit: Callable[[int], None] | None = None,
+        loader: AggregateLoader | None = None,
     ) -> None:
         self._store = store
         self._max_batch = max_batch
+        self._loader = loader
         self._queue: queue.Queue[Any] = queue.Queue()
         self._on_commit = on_commit
         self._thread = threading.Thread(target=self._run, name="eschat-writer", daemon=True)
@@ -67,6 +95,7 @@ class GroupCommitWriter:
         self._closed = False
         self.batches = 0
         self.commands = 0
+        self._results: list[tuple[_Queued, Any, bool]] = []
 
     def start(self) -> None:
         if not self._started:
@@ -74,16 +103,48 @@ class GroupCommitWriter:
             self._thread.start()
 
     def submit(self, command: Command) -> "Future[Outcome[Any]]":
+        future: Future[Outcome[Any]] = Future()
+        self._put(_Queued(command, future))
+        return future
+
+    def submit_async(self, command: Command) -> "asyncio.Future[Outcome[Any]]":
+        """From the event loop: the writer settles a whole batch's futures with
+        one wake-up of the loop, not one per command."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome[Any]] = loop.create_future()
+        self._put(_Queued(command, future, loop))
+        return future
+
+    def _put(self, item: _Queued) -> None:
         if self._closed:
             raise Unavailable("the server is shutting down")
         self.start()
-        item = _Queued(command)
         self._queue.put(item)
-        return item.future
 
     def execute(self, command: Command, timeout: float = 30.0) -> Outcome[Any]:
         """Blocking convenience for scripts and the CLI."""
         return self.submit(command).result(timeout)
+
+    def _settle(self, item: _Queued, value: Any, failed: bool = False) -> None:
+        item.settled = True
+        self._results.append((item, value, failed))
+
+    def _deliver(self) -> None:
+        """Hands the batch's outcomes over: one call_soon_threadsafe per event loop."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+        for item, value, failed in self._results:
+            if item.loop is None:
+                future: Any = item.future
+                if failed:
+                    future.set_exception(value)
+                else:
+                    future.set_result(value)
+            else:
+                by_loop.setdefault(item.loop, []).append((item.future, value, failed))
+        self._results = []
+        for loop, results in by_loop.items():
+            with suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(_settle_all, results)
 
     def stop(self) -> None:
         """Finishes every queued command, then stops the thread."""
@@ -119,39 +180,47 @@ class GroupCommitWriter:
 
     def _commit(self, batch: list[_Queued]) -> None:
         try:
+            self._commit_batch(batch)
+        finally:
+            self._deliver()
+
+    def _commit_batch(self, batch: list[_Queued]) -> None:
+        try:
             self._try_batch(batch)
         except IntegrityError:
             # A concurrent writer (another node, or a racing idempotent retry)
             # touched one of the aggregates: redo each command on its own so
             # one conflict cannot fail the others.
             for item in batch:
-                if not item.future.done():
+                if not item.settled:
                     try:
                         self._try_batch([item])
                     except IntegrityError:
                         try:
                             self._try_batch([item])  # re-read: the race is settled now
                         except Exception as e:
-                            item.future.set_exception(Unavailable(f"could not store: {e}"))
+                            self._settle(item, Unavailable(f"could not store: {e}"), True)
                     except Exception as e:
                         log.exception("store write failed")
-                        item.future.set_exception(Unavailable(f"store unavailable: {e}"))
+                        self._settle(item, Unavailable(f"store unavailable: {e}"), True)
         except Exception as e:
             log.exception("store write failed")
             for item in batch:
-                if not item.future.done():
-                    item.future.set_exception(Unavailable(f"store unavailable: {e}"))
+                if not item.settled:
+                    self._settle(item, Unavailable(f"store unavailable: {e}"), True)
 
     def _try_batch(self, batch: list[_Queued]) -> None:
         uow = UnitOfWork(self._store)
+        todo = [item for item in batch if not item.settled]
+        if self._loader is not None:
+            uow.preload([i for item in todo for i in getattr(item.command, "reads", ())],
+                        self._loader)
         outcomes: list[tuple[_Queued, Outcome[Any]]] = []
-        for item in batch:
-            if item.future.done():
-                continue
+        for item in todo:
             try:
                 outcomes.append((item, item.command(uow)))
             except DomainError as e:
-                item.future.set_exception(e)
+                self._settle(item, e, True)  # it changed nothing: validation comes first
         changed = uow.changed()
         positions: dict[int, int] = {}
         if changed:
@@ -160,7 +229,7 @@ class GroupCommitWriter:
         for item, outcome in outcomes:
             if outcome.event is not None:
                 outcome.position = positions.get(id(outcome.event))
-            item.future.set_result(outcome)
+            self._settle(item, outcome)
         self.batches += 1
         self.commands += len(outcomes)
         if positions and self._on_commit is not None:

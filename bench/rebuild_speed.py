@@ -1,77 +1,200 @@
-"""Projection rebuild speed: seeds N stored events, then times
-`eschat projections rebuild` over them.
+"""Events per second of `eschat projections rebuild` (all projections).
 
-    python bench/rebuild_speed.py --events N --database-url URL
+    python bench/rebuild_speed.py --events 1000000 --database-url sqlite:///./data/bench/r1m.db
+    python bench/rebuild_speed.py --events 1000000 --database-url postgresql://...  [--keep]
 
-The last stdout line is one JSON object {"events", "seconds", "events_per_s"}
-(`python -m bench` reads it). The store at URL should be empty: PostgreSQL
-tables are not dropped here. (A minimal version; seeding goes through
-ChatService and the group-commit writer in batches of concurrent sends.)
+Seeds the store with N real events (written through the domain aggregates and
+the event store, in big batches): mostly messages sent, some delivered and read
+receipts, membership changes, connections opening and closing and node
+heartbeats, over many chats and users. Then times exactly what `eschat
+projections rebuild` does and prints, as its last line, one JSON object
+`{"events", "seconds", "events_per_s"}`.
+
+`--keep` reuses a store that already holds N events (a SQLite file is its own
+cache: pass the same URL again); without it the store is emptied and seeded anew.
+A PostgreSQL store's tables are dropped: do not point it at data you keep.
 """
 
 import argparse
-import asyncio
 import json
-import os
-import re
-import subprocess
+import random
 import sys
-import tempfile
 import time
 from pathlib import Path
+from uuid import UUID
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infrastructure.eventstore import head_position  # noqa: E402
+from eventsourcing.domain import Aggregate  # noqa: E402
+
+from domain.chat import Chat  # noqa: E402
+from domain.message import Message  # noqa: E402
+from domain.presence import Connection, Node  # noqa: E402
+from domain.user import User  # noqa: E402
+from infrastructure.database_url import SqliteLocation, parse_database_url  # noqa: E402
+from infrastructure.eventstore import ChatEventStore, head_position  # noqa: E402
 from infrastructure.settings import load_settings  # noqa: E402
-from interfaces.server import build_container  # noqa: E402
+from interfaces.server import Container, build_container  # noqa: E402
 
-SECRET = "rebuild-" + "x" * 32
-BATCH = 5000
+USERS = 5000
+CHATS = 1000
+SAVE_BATCH = 5000  # aggregates per save: one transaction each
 
 
-def seed(database_url: str, data_dir: str, events: int) -> int:
-    settings = load_settings({}, database_url=database_url, data_dir=data_dir,
-                             jwt_secret=SECRET, node_id="rebuild-seeder")
-    container = build_container(settings)
-    container.writer.start()
-    service = container.service
+def container_for(url: str, data_dir: str) -> Container:
+    settings = load_settings({}, database_url=url, data_dir=data_dir,
+                             jwt_secret="bench-" + "x" * 32, node_id="bench")
+    return build_container(settings)
 
-    async def run() -> None:
-        await service.ensure_user("alice")
-        await service.ensure_user("bob")
-        chat = await service.create_chat("alice", "rebuild", ["bob"])
-        while (head := head_position(container.store)) < events:
-            n = min(BATCH, events - head)
-            await asyncio.gather(*(service.send_message("alice", chat.id, f"m{head + i}",
-                                                        wait=False) for i in range(n)))
 
+def reset(url: str) -> None:
+    location = parse_database_url(url)
+    if isinstance(location, SqliteLocation):
+        for path in (location.events_path, location.readmodels_path):
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+    else:
+        from tests.conftest import reset_postgres
+
+        reset_postgres(url)
+
+
+class Seeder:
+    """Writes a realistic mix of events through the aggregates, in big saves."""
+
+    def __init__(self, store: ChatEventStore, seed: int = 1) -> None:
+        self.store = store
+        self.rng = random.Random(seed)
+        self.pending: dict[UUID, Aggregate] = {}
+        self.written = 0
+        self.events = 0  # triggered so far, saved or pending
+        self.users = [f"u{i}" for i in range(USERS)]
+        self.chats: list[Chat] = []
+        self.chat_index: dict[UUID, Chat] = {}
+        self.recent: list[Message] = []  # receipts go to recent messages
+        self.open: list[Connection] = []
+        self.node = Node(node_id="bench-node", lease_seconds=30.0)
+
+    def _touch(self, aggregate: Aggregate) -> None:
+        self.events += 1
+        self.pending[aggregate.id] = aggregate
+        if len(self.pending) >= SAVE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        aggregates = list(self.pending.values())
+        self.pending.clear()
+        self.written += sum(len(a.pending_events) for a in aggregates)
+        self.store.save(*aggregates)
+
+    def setup(self) -> None:
+        for user in self.users:
+            self._touch(User.register(user, None, None, False))
+        self._touch(self.node)
+        for i in range(CHATS):
+            size = min(USERS, int(self.rng.paretovariate(1.5)) + 1)  # many small, a few big
+            members = self.rng.sample(self.users, min(size, 50))
+            chat = Chat.start(f"chat {i}", members[1:], members[0])
+            self.chats.append(chat)
+            self._touch(chat)
+
+    def step(self) -> None:
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.80 or not self.recent:
+            chat = rng.choice(self.chats)
+            sender = rng.choice(chat.member_ids)
+            client_id = f"c{self.written}-{len(self.pending)}" if rng.random() < 0.5 else None
+            message = Message(chat_id=chat.id, sender_id=sender,
+                              content="hello " * rng.randint(1, 20), client_message_id=client_id)
+            self.recent.append(message)
+            if len(self.recent) > 2000:
+                self.recent = self.recent[-1000:]
+            self._touch(message)
+        elif roll < 0.90:
+            message = rng.choice(self.recent)
+            chat = self.chat_index[message.chat_id]
+            user = rng.choice(chat.member_ids)
+            changed = message.read_by_user(user) if roll < 0.94 else message.deliver_to(user)
+            if changed:
+                self._touch(message)
+        elif roll < 0.91:
+            chat = rng.choice(self.chats)
+            user = rng.choice(self.users)
+            if not chat.is_member(user):
+                chat.add_member(user, chat.member_ids[0])
+                self._touch(chat)
+            elif len(chat.member_ids) > 2:
+                by = next(m for m in chat.member_ids if m != user)
+                chat.remove_member(user, by)
+                self._touch(chat)
+        elif roll < 0.995 or not self.open:
+            if self.open and rng.random() < 0.5:
+                connection = self.open.pop(rng.randrange(len(self.open)))
+                connection.close()
+            else:
+                connection = Connection(user_id=rng.choice(self.users), node_id="bench-node")
+                self.open.append(connection)
+            self._touch(connection)
+        else:
+            self.node.heartbeat(30.0)
+            self._touch(self.node)
+
+    def run(self, events: int) -> None:
+        self.setup()
+        self.chat_index = {c.id: c for c in self.chats}
+        while self.events < events:
+            self.step()
+        self.flush()
+
+
+def seed(url: str, data_dir: str, events: int) -> None:
+    container = container_for(url, data_dir)
     try:
-        asyncio.run(run())
-        return head_position(container.store)
+        seeder = Seeder(container.store)
+        started = time.perf_counter()
+        seeder.run(events)
+        elapsed = time.perf_counter() - started
+        print(f"seeded {seeder.written} events in {elapsed:.1f} s", file=sys.stderr)
     finally:
         container.close()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--database-url", required=True)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--database-url", default=None,
+                        help="default: sqlite:///./data/bench/rebuild-N.db")
+    parser.add_argument("--keep", action="store_true",
+                        help="reuse a store already seeded with N events")
     args = parser.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="eschat-rebuild-")
-    stored = seed(args.database_url, data_dir, args.events)
-    print(f"seeded {stored} events", file=sys.stderr, flush=True)
-    env = {**os.environ, "ESCHAT_DATABASE_URL": args.database_url, "ESCHAT_JWT_SECRET": SECRET,
-           "ESCHAT_DATA_DIR": data_dir, "PYTHONPATH": str(ROOT)}
-    started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "interfaces.cli", "projections", "rebuild"],
-                         env=env, cwd=data_dir, capture_output=True, text=True, check=True)
-    seconds = time.perf_counter() - started
-    match = re.search(r"from (\d+) events", out.stdout)
-    events = int(match.group(1)) if match else stored
-    print(json.dumps({"events": events, "seconds": round(seconds, 3),
-                      "events_per_s": round(events / seconds, 1)}))
+    url = args.database_url or f"sqlite:///./data/bench/rebuild-{args.events}.db"
+    location = parse_database_url(url)
+    data_dir = str(location.events_path.parent if isinstance(location, SqliteLocation)
+                   else Path("./data/bench"))
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+
+    container = None
+    if args.keep:
+        container = container_for(url, data_dir)
+        head = head_position(container.store)
+        if head < args.events:
+            print(f"store holds {head} events, not {args.events}: seeding anew",
+                  file=sys.stderr)
+            container.close()
+            container = None
+    if container is None:
+        reset(url)
+        seed(url, data_dir, args.events)
+        container = container_for(url, data_dir)
+    try:
+        started = time.perf_counter()
+        count = container.runner.rebuild(None)
+        seconds = time.perf_counter() - started
+    finally:
+        container.close()
+    print(json.dumps({"events": count, "seconds": round(seconds, 3),
+                      "events_per_s": round(count / seconds, 1)}))
 
 
 if __name__ == "__main__":

@@ -4,13 +4,19 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, Transcoder
 
 from infrastructure.database_url import DatabaseLocation, PostgresLocation, SqliteLocation
+from infrastructure.transcoder import MsgspecTranscoder
 
 
 class ChatEventStore(Application[UUID]):
     name = "eschat"
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = MsgspecTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
 
 class EphemeralEventStore(Application[UUID]):

@@ -21,14 +21,17 @@ import psycopg
 from eventsourcing.application import Application
 
 from infrastructure.advisory_locks import ProjectionLeadership, SoleLeader
-from infrastructure.eventstore import head_position, read_notifications, to_event
+from infrastructure.eventstore import head_position
 from infrastructure.readmodels.common import Projection, create_schema
 from infrastructure.readmodels.database import Database
 from infrastructure.readmodels.queries import SqlReadModels
+from infrastructure.stored_events import Change, read_changes
 
 log = logging.getLogger(__name__)
 
 PROJECTED_CHANNEL = "eschat_projected"  # the leader NOTIFYs it after applying a batch
+# Events per transaction while rebuilding: big batches, few commits.
+REBUILD_BATCH = 20_000
 
 # listener(rows, upto): feed rows in store order, complete up to position `upto`.
 FeedListener = Callable[[list[tuple[Any, ...]], int], None]
@@ -116,28 +119,26 @@ class ProjectionRunner:
 
     def _cycle(self) -> int:
         self.positions = self._queries.positions()
-        start = self.position
-        notifications = read_notifications(self._store, start, self._batch_size)
-        if not notifications:
+        changes = read_changes(self._store, self.position, self._batch_size)
+        if not changes:
             return 0
-        events = [(n.id, to_event(self._store, n)) for n in notifications]
-        last = events[-1][0]
         for projection in self.projections:
             with self._db.transaction() as tx:
-                row = tx.fetchone(
-                    "SELECT position FROM rm_tracking WHERE name = %s FOR UPDATE",
-                    (projection.name,),
-                )
-                current = int(row[0]) if row else 0
-                todo = [(pos, ev) for pos, ev in events if pos > current]
-                if not todo:
-                    continue
-                for pos, event in todo:
-                    projection.process(tx, event, pos)
-                tx.execute("UPDATE rm_tracking SET position = %s WHERE name = %s",
-                           (last, projection.name))
+                self._apply(tx, projection, changes)
         self.positions = self._queries.positions()
-        return len(events)
+        return len(changes)
+
+    @staticmethod
+    def _apply(tx: Any, projection: Projection, changes: list[Change]) -> None:
+        """A batch and the projection's tracking position, in the caller's transaction."""
+        row = tx.fetchone("SELECT position FROM rm_tracking WHERE name = %s FOR UPDATE",
+                          (projection.name,))
+        current = int(row[0]) if row else 0
+        todo = [c for c in changes if c.position > current]
+        if todo:
+            projection.apply(tx, todo)
+            tx.execute("UPDATE rm_tracking SET position = %s WHERE name = %s",
+                       (changes[-1].position, projection.name))
 
     def _run(self) -> None:
         while not self._stopped.is_set():
@@ -224,15 +225,30 @@ class ProjectionRunner:
     def rebuild(self, names: list[str] | None = None) -> int:
         """Drops the named read models (all by default) and replays every event."""
         chosen = [p for p in self.projections if names is None or p.name in names]
+        everything = len(chosen) == len(self.projections)
         with self._db.transaction() as tx:
+            if everything:  # dropping the feed is much faster than deleting its rows
+                tx.execute("DROP TABLE IF EXISTS rm_feed")
             for projection in chosen:
                 for table in projection.tables:
                     tx.execute(f"DROP TABLE IF EXISTS {table}")
-                tx.execute("DELETE FROM rm_feed WHERE source = %s", (projection.name,))
+                if not everything:
+                    tx.execute("DELETE FROM rm_feed WHERE source = %s", (projection.name,))
                 tx.execute("UPDATE rm_tracking SET position = 0 WHERE name = %s",
                            (projection.name,))
-        create_schema(self._db, self.projections)
-        return self.catch_up()
+        create_schema(self._db, self.projections, indexes=False)
+        self.positions = self._queries.positions()
+        total = 0
+        with self._db.recomputable():
+            while changes := read_changes(self._store, self.position, REBUILD_BATCH):
+                with self._db.transaction() as tx:  # one commit for all projections
+                    for projection in self.projections:
+                        self._apply(tx, projection, changes)
+                total += len(changes)
+                self.positions = self._queries.positions()
+            create_schema(self._db, self.projections)
+        self.positions = self._queries.positions()
+        return total
 
 
 def _set_if_pending(future: "asyncio.Future[bool]") -> None:

@@ -7,7 +7,6 @@ recovery offsets, `chat:<id>:plain` for those that asked for none, and
 `user:<id>` for every socket of a user."""
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -320,12 +319,15 @@ class ChatGateway:
 
     def _fan_out(self, rows: list[tuple[Any, ...]], upto: int) -> None:
         for position, type_, chat_id, _user_id, payload_json in rows:
-            payload = json.loads(payload_json)
             try:
                 if type_ in STORED_EVENTS:
+                    # The stored JSON goes into the packet as it is: each room's packet
+                    # is encoded once, without parsing and re-serializing the payload.
                     offset = str(position) if self.recovery else None
-                    self._emit_to_chat(chat_id, type_, payload, offset=offset)
-                elif type_ == "chat-created":
+                    self._emit_to_chat(chat_id, type_, msgspec.Raw(payload_json), offset=offset)
+                    continue
+                payload = msgspec.json.decode(payload_json)
+                if type_ == "chat-created":
                     for member in payload["memberIds"]:
                         self._move(member, chat_id, join=True)
                 elif type_ == "member-added":

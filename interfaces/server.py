@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from application.service import ChatService
 from application.writer import GroupCommitWriter
 from infrastructure.advisory_locks import ProjectionLeadership, schema_lock
+from infrastructure.aggregate_loader import AggregateLoader
 from infrastructure.database_url import DatabaseLocation, PostgresLocation, parse_database_url
 from infrastructure.eventstore import ChatEventStore, open_event_store, postgres_channel
 from infrastructure.passwords import Argon2Hasher
@@ -90,7 +91,7 @@ def build_container(settings: Settings) -> Container:
                                       leadership=ProjectionLeadership(location.conninfo))
         else:
             runner = ProjectionRunner(store, db, projections())
-    writer = GroupCommitWriter(store, on_commit=runner.wake)
+    writer = GroupCommitWriter(store, on_commit=runner.wake, loader=AggregateLoader(store))
     read_models = SqlReadModels(db)
     service = ChatService(store, writer, read_models, runner, Argon2Hasher(),
                           settings.effective_node_id)

@@ -1,15 +1,53 @@
 """The chat list per user: chats, members, last message and unread counts."""
 
-from collections.abc import Callable
 from typing import Any
 
-from application.views import iso
-from domain.chat import Chat
-from domain.message import Message
-from infrastructure.readmodels.common import FeedWriter, Projection, to_json
+from infrastructure.readmodels.common import Feed, Projection, select_in, to_json
+from infrastructure.stored_events import (
+    CHAT_CREATED,
+    MEMBER_ADDED,
+    MEMBER_REMOVED,
+    READ,
+    SENT,
+    Change,
+    uuid_text,
+)
+
+
+class _Unread:
+    """One rm_unread row while a batch is applied. Its count is kept lazily:
+    `base` at the moment the row was loaded, created or read, plus the chat's
+    messages since then that others sent — so a message costs O(1), not O(members)."""
+
+    __slots__ = ("read_seq", "base", "total_at", "own_at")
+
+    def __init__(self, read_seq: int, base: int, total_at: int, own_at: int) -> None:
+        self.read_seq, self.base, self.total_at, self.own_at = read_seq, base, total_at, own_at
+
+
+class _ChatState:
+    """A chat's rm_unread rows and the messages sent to it in this batch."""
+
+    def __init__(self) -> None:
+        self.stored: dict[str, tuple[int, int]] = {}  # user -> (read_seq, unread) in the db
+        self.rows: dict[str, _Unread] = {}
+        self.total = 0  # messages sent in this batch so far
+        self.by_sender: dict[str, int] = {}
+        self.sent: list[tuple[int, str]] = []  # (seq, sender) in this batch
+
+    def unread(self, user_id: str, row: _Unread) -> int:
+        own = self.by_sender.get(user_id, 0) - row.own_at
+        return row.base + (self.total - row.total_at) - own
+
+    def snapshot(self, user_id: str, read_seq: int, base: int) -> _Unread:
+        return _Unread(read_seq, base, self.total, self.by_sender.get(user_id, 0))
 
 
 class ChatsProjection(Projection):
+    """Unread counts follow one rule: a member's count is the number of messages of
+    the chat after their read mark (or their joining) that others sent. A batch is
+    applied in memory under that rule and written with one statement per table."""
+
     name = "chats"
     tables = ["rm_chats", "rm_members", "rm_unread", "rm_chat_messages"]
     ddl = [
@@ -17,93 +55,158 @@ class ChatsProjection(Projection):
         " created_by TEXT NOT NULL, created_at TEXT NOT NULL, last_message TEXT)",
         "CREATE TABLE IF NOT EXISTS rm_members (chat_id TEXT NOT NULL, user_id TEXT NOT NULL,"
         " PRIMARY KEY (chat_id, user_id))",
-        "CREATE INDEX IF NOT EXISTS rm_members_user ON rm_members (user_id)",
         "CREATE TABLE IF NOT EXISTS rm_unread (user_id TEXT NOT NULL, chat_id TEXT NOT NULL,"
         " read_seq BIGINT NOT NULL, unread INTEGER NOT NULL, PRIMARY KEY (user_id, chat_id))",
+        "CREATE INDEX IF NOT EXISTS rm_unread_chat ON rm_unread (chat_id)",
         # Just enough of each message to recount unread messages after a read.
         "CREATE TABLE IF NOT EXISTS rm_chat_messages (message_id TEXT PRIMARY KEY,"
         " chat_id TEXT NOT NULL, seq BIGINT NOT NULL, sender_id TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_chat_messages_seq ON rm_chat_messages (chat_id, seq)",
     ]
+    indexes = ["CREATE INDEX IF NOT EXISTS rm_members_user ON rm_members (user_id)"]
 
-    def handlers(self) -> dict[type, Callable[..., None]]:
-        return {
-            Chat.Created: self._created,  # type: ignore[attr-defined]
-            Chat.MemberAdded: self._member_added,  # type: ignore[attr-defined]
-            Chat.MemberRemoved: self._member_removed,  # type: ignore[attr-defined]
-            Message.Sent: self._sent,  # type: ignore[attr-defined]
-            Message.Read: self._read,  # type: ignore[attr-defined]
-        }
+    def apply(self, tx: Any, changes: list[Change]) -> None:
+        sent_here = {c.originator_id: (uuid_text(c.state.chat_id.data), c.position)
+                     for c in changes if c.topic == SENT}
+        stored_messages = {c.originator_id for c in changes if c.topic == READ} - sent_here.keys()
+        where = dict(sent_here)
+        for message_id, chat_id, seq in select_in(
+            tx, "SELECT message_id, chat_id, seq FROM rm_chat_messages"
+            " WHERE message_id IN ({keys})", stored_messages,
+        ):
+            where[message_id] = (chat_id, int(seq))
+        chats = self._load(tx, changes, where)
 
-    def _join(self, tx: Any, chat_id: str, user_id: str, position: int) -> None:
-        tx.execute(
-            "INSERT INTO rm_members (chat_id, user_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            (chat_id, user_id),
-        )
-        # A new member starts with nothing unread: earlier messages are history.
-        tx.execute(
-            "INSERT INTO rm_unread (user_id, chat_id, read_seq, unread) VALUES (%s, %s, %s, 0)"
-            " ON CONFLICT (user_id, chat_id) DO NOTHING",
-            (user_id, chat_id, position),
-        )
+        feed = Feed(self.name)
+        new_chats: list[tuple[str, str, str, str]] = []
+        members: dict[tuple[str, str], bool] = {}  # (chat, user) -> member at the end
+        chat_messages: list[tuple[str, str, int, str]] = []
+        last_message: dict[str, str] = {}
 
-    def _created(self, tx: Any, e: Any, position: int, feed: FeedWriter) -> None:
-        chat_id = str(e.originator_id)
-        tx.execute(
-            "INSERT INTO rm_chats (id, title, created_by, created_at) VALUES (%s, %s, %s, %s)",
-            (chat_id, e.title, e.created_by, iso(e.timestamp)),
-        )
-        for user_id in e.member_ids:
-            self._join(tx, chat_id, user_id, position)
-        feed.add("chat-created", {"chatId": chat_id, "memberIds": list(e.member_ids)},
-                 chat_id=chat_id)
+        def join(chat_id: str, user_id: str, position: int) -> None:
+            members[(chat_id, user_id)] = True
+            chat = chats[chat_id]
+            if user_id not in chat.rows:
+                # A new member starts with nothing unread: earlier messages are history.
+                chat.rows[user_id] = chat.snapshot(user_id, position, 0)
 
-    def _member_added(self, tx: Any, e: Any, position: int, feed: FeedWriter) -> None:
-        chat_id = str(e.originator_id)
-        self._join(tx, chat_id, e.user_id, position)
-        feed.add("member-added", {"chatId": chat_id, "userId": e.user_id, "by": e.added_by},
-                 chat_id=chat_id, user_id=e.user_id)
+        for c in changes:
+            s = c.state
+            if c.topic == SENT:
+                chat_id = sent_here[c.originator_id][0]
+                chat = chats[chat_id]
+                chat.total += 1
+                chat.by_sender[s.sender_id] = chat.by_sender.get(s.sender_id, 0) + 1
+                chat.sent.append((c.position, s.sender_id))
+                chat_messages.append((c.originator_id, chat_id, c.position, s.sender_id))
+                last_message[chat_id] = to_json({
+                    "id": c.originator_id, "chatId": chat_id, "senderId": s.sender_id,
+                    "content": s.content, "seq": c.position, "createdAt": c.at,
+                    "clientMessageId": s.client_message_id,
+                })
+            elif c.topic == READ:
+                found = where.get(c.originator_id)
+                if found is not None:
+                    self._read(tx, chats[found[0]], found[0], found[1], s.user_id,
+                               c.originator_id in sent_here)
+            elif c.topic == CHAT_CREATED:
+                chat_id = c.originator_id
+                new_chats.append((chat_id, s.title, s.created_by, c.at))
+                for user_id in s.member_ids:
+                    join(chat_id, user_id, c.position)
+                feed.add(c, "chat-created", {"chatId": chat_id, "memberIds": list(s.member_ids)},
+                         chat_id=chat_id)
+            elif c.topic == MEMBER_ADDED:
+                join(c.originator_id, s.user_id, c.position)
+                feed.add(c, "member-added",
+                         {"chatId": c.originator_id, "userId": s.user_id, "by": s.added_by},
+                         chat_id=c.originator_id, user_id=s.user_id)
+            elif c.topic == MEMBER_REMOVED:
+                members[(c.originator_id, s.user_id)] = False
+                chats[c.originator_id].rows.pop(s.user_id, None)
+                feed.add(c, "member-removed",
+                         {"chatId": c.originator_id, "userId": s.user_id, "by": s.removed_by},
+                         chat_id=c.originator_id, user_id=s.user_id)
 
-    def _member_removed(self, tx: Any, e: Any, position: int, feed: FeedWriter) -> None:
-        chat_id = str(e.originator_id)
-        tx.execute("DELETE FROM rm_members WHERE chat_id = %s AND user_id = %s",
-                   (chat_id, e.user_id))
-        tx.execute("DELETE FROM rm_unread WHERE chat_id = %s AND user_id = %s",
-                   (chat_id, e.user_id))
-        feed.add("member-removed", {"chatId": chat_id, "userId": e.user_id, "by": e.removed_by},
-                 chat_id=chat_id, user_id=e.user_id)
+        if new_chats:
+            tx.insert("rm_chats", ("id", "title", "created_by", "created_at"), new_chats)
+        self._write_members(tx, members)
+        self._write_unread(tx, chats)
+        if chat_messages:
+            chat_messages.sort()  # in key order: neighbouring rows share B-tree pages
+            tx.insert("rm_chat_messages", ("message_id", "chat_id", "seq", "sender_id"),
+                      chat_messages)
+        if last_message:
+            tx.executemany("UPDATE rm_chats SET last_message = %s WHERE id = %s",
+                           [(m, chat_id) for chat_id, m in last_message.items()])
+        feed.flush(tx)
 
-    def _sent(self, tx: Any, e: Any, position: int, feed: FeedWriter) -> None:
-        chat_id = str(e.chat_id)
-        tx.execute(
-            "INSERT INTO rm_chat_messages (message_id, chat_id, seq, sender_id)"
-            " VALUES (%s, %s, %s, %s)",
-            (str(e.originator_id), chat_id, position, e.sender_id),
-        )
-        last = {
-            "id": str(e.originator_id),
-            "chatId": chat_id,
-            "senderId": e.sender_id,
-            "content": e.content,
-            "seq": position,
-            "createdAt": iso(e.timestamp),
-            "clientMessageId": e.client_message_id,
-        }
-        tx.execute("UPDATE rm_chats SET last_message = %s WHERE id = %s", (to_json(last), chat_id))
-        tx.execute(
-            "UPDATE rm_unread SET unread = unread + 1 WHERE chat_id = %s AND user_id <> %s",
-            (chat_id, e.sender_id),
-        )
+    @staticmethod
+    def _load(tx: Any, changes: list[Change],
+              where: dict[str, tuple[str, int]]) -> dict[str, _ChatState]:
+        """The stored rm_unread rows of every chat the batch touches."""
+        chats: dict[str, _ChatState] = {}
+        for c in changes:
+            if c.topic in (CHAT_CREATED, MEMBER_ADDED, MEMBER_REMOVED):
+                chats.setdefault(c.originator_id, _ChatState())
+            elif c.topic in (SENT, READ) and c.originator_id in where:
+                chats.setdefault(where[c.originator_id][0], _ChatState())
+        for chat_id, user_id, read_seq, unread in select_in(
+            tx, "SELECT chat_id, user_id, read_seq, unread FROM rm_unread"
+            " WHERE chat_id IN ({keys})", chats,
+        ):
+            chat = chats[chat_id]
+            chat.stored[user_id] = (int(read_seq), int(unread))
+            chat.rows[user_id] = _Unread(int(read_seq), int(unread), 0, 0)
+        return chats
 
-    def _read(self, tx: Any, e: Any, position: int, feed: FeedWriter) -> None:
-        row = tx.fetchone("SELECT chat_id, seq FROM rm_chat_messages WHERE message_id = %s",
-                          (str(e.originator_id),))
-        if row is None:
+    @staticmethod
+    def _read(tx: Any, chat: _ChatState, chat_id: str, seq: int, user_id: str,
+              sent_here: bool) -> None:
+        """Reading message `seq` reads everything up to it: the count restarts from
+        the messages after it that others sent."""
+        row = chat.rows.get(user_id)
+        if row is None or row.read_seq >= seq:
             return
-        chat_id, seq = row
-        tx.execute(
-            "UPDATE rm_unread SET read_seq = %s, unread = (SELECT COUNT(*) FROM rm_chat_messages m"
-            " WHERE m.chat_id = %s AND m.seq > %s AND m.sender_id <> %s)"
-            " WHERE user_id = %s AND chat_id = %s AND read_seq < %s",
-            (seq, chat_id, seq, e.user_id, e.user_id, chat_id, seq),
-        )
+        if sent_here:  # every later message of the chat is in this batch
+            count = 0
+            for later_seq, sender in reversed(chat.sent):
+                if later_seq <= seq:
+                    break
+                count += sender != user_id
+        else:  # the stored ones after it, then all of this batch's
+            stored = tx.fetchone(
+                "SELECT COUNT(*) FROM rm_chat_messages WHERE chat_id = %s AND seq > %s"
+                " AND sender_id <> %s", (chat_id, seq, user_id))
+            count = int(stored[0]) + chat.total - chat.by_sender.get(user_id, 0)
+        chat.rows[user_id] = chat.snapshot(user_id, seq, count)
+
+    @staticmethod
+    def _write_members(tx: Any, members: dict[tuple[str, str], bool]) -> None:
+        gone = [key for key, member in members.items() if not member]
+        if gone:
+            tx.executemany("DELETE FROM rm_members WHERE chat_id = %s AND user_id = %s", gone)
+        joined = [key for key, member in members.items() if member]
+        if joined:
+            tx.executemany("INSERT INTO rm_members (chat_id, user_id) VALUES (%s, %s)"
+                           " ON CONFLICT DO NOTHING", joined)
+
+    @staticmethod
+    def _write_unread(tx: Any, chats: dict[str, _ChatState]) -> None:
+        """Only the rows whose final state differs from the stored one."""
+        gone: list[tuple[str, str]] = []
+        changed: list[tuple[str, str, int, int]] = []
+        for chat_id, chat in chats.items():
+            for user_id in chat.stored.keys() - chat.rows.keys():
+                gone.append((user_id, chat_id))
+            for user_id, row in chat.rows.items():
+                final = (row.read_seq, chat.unread(user_id, row))
+                if chat.stored.get(user_id) != final:
+                    changed.append((user_id, chat_id, *final))
+        if gone:
+            tx.executemany("DELETE FROM rm_unread WHERE user_id = %s AND chat_id = %s", gone)
+        if changed:
+            tx.executemany(
+                "INSERT INTO rm_unread (user_id, chat_id, read_seq, unread) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (user_id, chat_id) DO UPDATE SET read_seq = excluded.read_seq,"
+                " unread = excluded.unread", changed)

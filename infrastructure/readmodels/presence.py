@@ -1,12 +1,11 @@
 """Presence: live connections per user and node, node leases, last seen."""
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from application.views import iso
 from domain.presence import Connection, Node
-from infrastructure.readmodels.common import FeedWriter, Projection
+from infrastructure.readmodels.common import Feed, Handler, Projection
+from infrastructure.stored_events import Change
 
 
 class PresenceProjection(Projection):
@@ -24,7 +23,7 @@ class PresenceProjection(Projection):
         " last_seen TEXT NOT NULL)",
     ]
 
-    def handlers(self) -> dict[type, Callable[..., None]]:
+    def handlers(self) -> dict[type, Handler]:
         return {
             Connection.Opened: self._opened,  # type: ignore[attr-defined]
             Connection.Closed: self._closed,  # type: ignore[attr-defined]
@@ -39,50 +38,50 @@ class PresenceProjection(Projection):
         row = tx.fetchone("SELECT COUNT(*) FROM rm_connections WHERE user_id = %s", (user_id,))
         return int(row[0]) if row else 0
 
-    def _opened(self, tx: Any, e: Any, position: int, feed: FeedWriter) -> None:
-        first = self._count(tx, e.user_id) == 0
+    def _opened(self, tx: Any, e: Change, feed: Feed) -> None:
+        user_id = e.state.user_id
+        first = self._count(tx, user_id) == 0
         tx.execute(
             "INSERT INTO rm_connections (connection_id, user_id, node_id, opened_at)"
             " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (str(e.originator_id), e.user_id, e.node_id, iso(e.timestamp)),
+            (e.originator_id, user_id, e.state.node_id, e.at),
         )
         if first:
-            feed.add("user-online", {"userId": e.user_id}, user_id=e.user_id)
+            feed.add(e, "user-online", {"userId": user_id}, user_id=user_id)
 
-    def _went_away(self, tx: Any, user_id: str, e: Any, feed: FeedWriter) -> None:
+    def _went_away(self, tx: Any, user_id: str, e: Change, feed: Feed) -> None:
         if self._count(tx, user_id) == 0:
-            last_seen = iso(e.timestamp)
             tx.execute(
                 "INSERT INTO rm_last_seen (user_id, last_seen) VALUES (%s, %s)"
                 " ON CONFLICT (user_id) DO UPDATE SET last_seen = excluded.last_seen",
-                (user_id, last_seen),
+                (user_id, e.at),
             )
-            feed.add("user-offline", {"userId": user_id, "lastSeen": last_seen}, user_id=user_id)
+            feed.add(e, "user-offline", {"userId": user_id, "lastSeen": e.at}, user_id=user_id)
 
-    def _closed(self, tx: Any, e: Any, position: int, feed: FeedWriter) -> None:
+    def _closed(self, tx: Any, e: Change, feed: Feed) -> None:
         row = tx.fetchone("SELECT user_id FROM rm_connections WHERE connection_id = %s",
-                          (str(e.originator_id),))
+                          (e.originator_id,))
         if row is None:
             return
-        tx.execute("DELETE FROM rm_connections WHERE connection_id = %s", (str(e.originator_id),))
+        tx.execute("DELETE FROM rm_connections WHERE connection_id = %s", (e.originator_id,))
         self._went_away(tx, row[0], e, feed)
 
-    def _started(self, tx: Any, e: Any, position: int, feed: FeedWriter) -> None:
+    def _started(self, tx: Any, e: Change, feed: Feed) -> None:
         tx.execute(
             "INSERT INTO rm_nodes (node_key, node_id, lease_until) VALUES (%s, %s, %s)"
             " ON CONFLICT (node_key) DO NOTHING",
-            (str(e.originator_id), e.node_id, 0.0),
+            (e.originator_id, e.state.node_id, 0.0),
         )
-        self._lease(tx, e, position, feed)
+        self._lease(tx, e, feed)
 
-    def _lease(self, tx: Any, e: Any, position: int, feed: FeedWriter) -> None:
-        until = (e.timestamp + timedelta(seconds=e.lease_seconds)).timestamp()
+    def _lease(self, tx: Any, e: Change, feed: Feed) -> None:
+        until = (e.timestamp + timedelta(seconds=e.state.lease_seconds)).timestamp()
         tx.execute("UPDATE rm_nodes SET lease_until = %s WHERE node_key = %s",
-                   (until, str(e.originator_id)))
+                   (until, e.originator_id))
 
-    def _drop_connections(self, tx: Any, e: Any, feed: FeedWriter) -> None:
+    def _drop_connections(self, tx: Any, e: Change, feed: Feed) -> None:
         node = tx.fetchone("SELECT node_id FROM rm_nodes WHERE node_key = %s",
-                           (str(e.originator_id),))
+                           (e.originator_id,))
         if node is None:
             return
         users = tx.fetchall(
@@ -93,11 +92,11 @@ class PresenceProjection(Projection):
         for (user_id,) in users:
             self._went_away(tx, user_id, e, feed)
 
-    def _restarted(self, tx: Any, e: Any, position: int, feed: FeedWriter) -> None:
+    def _restarted(self, tx: Any, e: Change, feed: Feed) -> None:
         self._drop_connections(tx, e, feed)
-        self._lease(tx, e, position, feed)
+        self._lease(tx, e, feed)
 
-    def _node_stopped(self, tx: Any, e: Any, position: int, feed: FeedWriter) -> None:
+    def _node_stopped(self, tx: Any, e: Change, feed: Feed) -> None:
         self._drop_connections(tx, e, feed)
         tx.execute("UPDATE rm_nodes SET lease_until = 0 WHERE node_key = %s",
-                   (str(e.originator_id),))
+                   (e.originator_id,))

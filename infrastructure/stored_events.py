@@ -1,0 +1,167 @@
+"""Stored events as the projections read them: straight from the store's table,
+decoded with msgspec into one typed record per topic.
+
+eventsourcing's mapper rebuilds a full domain event per row (a JSON object hook
+per dict, UUID and datetime objects); the projections need a few strings. This
+reads the same stored format (eventsourcing's JSONTranscoder: UUIDs as
+`{"_type_": "uuid_hex", ...}`, datetimes as `{"_type_": "datetime_iso", ...}`),
+so every existing store stays readable, and leaves topics no projection handles
+undecoded."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from eventsourcing.application import Application
+from eventsourcing.utils import get_topic
+from psycopg.rows import tuple_row
+
+from domain.chat import Chat
+from domain.message import Message
+from domain.presence import Connection, Node
+
+
+class Tagged(msgspec.Struct):
+    """A value eventsourcing's transcoder wrapped: a UUID's hex or a datetime's ISO text."""
+
+    data: str = msgspec.field(name="_data_")
+
+
+class Bare(msgspec.Struct):
+    timestamp: Tagged
+
+
+class Sent(Bare):
+    chat_id: Tagged
+    sender_id: str
+    content: str
+    client_message_id: str | None
+
+
+class Receipt(Bare):
+    user_id: str
+
+
+class ChatCreated(Bare):
+    title: str
+    member_ids: list[str]
+    created_by: str
+
+
+class MemberAdded(Bare):
+    user_id: str
+    added_by: str
+
+
+class MemberRemoved(Bare):
+    user_id: str
+    removed_by: str
+
+
+class ConnectionOpened(Bare):
+    user_id: str
+    node_id: str
+
+
+class NodeStarted(Bare):
+    node_id: str
+    lease_seconds: float
+
+
+class Lease(Bare):
+    lease_seconds: float
+
+
+# The stored state of every event type a projection handles.
+SCHEMAS: dict[type, type[Bare]] = {
+    Message.Sent: Sent,  # type: ignore[attr-defined]
+    Message.Delivered: Receipt,  # type: ignore[attr-defined]
+    Message.Read: Receipt,  # type: ignore[attr-defined]
+    Chat.Created: ChatCreated,  # type: ignore[attr-defined]
+    Chat.MemberAdded: MemberAdded,  # type: ignore[attr-defined]
+    Chat.MemberRemoved: MemberRemoved,  # type: ignore[attr-defined]
+    Connection.Opened: ConnectionOpened,  # type: ignore[attr-defined]
+    Connection.Closed: Bare,  # type: ignore[attr-defined]
+    Node.Started: NodeStarted,  # type: ignore[attr-defined]
+    Node.Restarted: Lease,  # type: ignore[attr-defined]
+    Node.Heartbeat: Lease,  # type: ignore[attr-defined]
+    Node.Stopped: Bare,  # type: ignore[attr-defined]
+}
+DECODERS = {get_topic(cls): msgspec.json.Decoder(schema) for cls, schema in SCHEMAS.items()}
+
+
+class Change(msgspec.Struct):
+    """One stored event: its position, aggregate id (UUID text), topic, time as
+    clients see it (`iso()`), and its decoded state (None for unhandled topics)."""
+
+    position: int
+    originator_id: str
+    topic: str
+    at: str
+    state: Any
+
+    @property
+    def timestamp(self) -> datetime:
+        return datetime.fromisoformat(self.state.timestamp.data)
+
+
+def uuid_text(hex_or_text: str) -> str:
+    """str(UUID(x)) for the 32-digit hex the store keeps, without building a UUID."""
+    h = hex_or_text
+    if len(h) == 32:
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return str(UUID(h))
+
+
+def iso_text(isoformat: str) -> str:
+    """`application.views.iso` of the datetime whose isoformat() this is: its own
+    fields to the millisecond, then Z (no parsing, no strftime)."""
+    if len(isoformat) >= 19 and isoformat[10] == "T":
+        millis = isoformat[20:23] if len(isoformat) > 19 and isoformat[19] == "." else "000"
+        return f"{isoformat[:19]}.{millis}Z"
+    ts = datetime.fromisoformat(isoformat)
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def decode(rows: Iterable[tuple[int, str, str, bytes]]) -> list[Change]:
+    """Rows of (position, originator id, topic, state) -> changes, in order."""
+    changes = []
+    for position, originator_id, topic, state in rows:
+        decoder = DECODERS.get(topic)
+        if decoder is None:
+            changes.append(Change(position, "", topic, "", None))
+            continue
+        data = decoder.decode(state)
+        changes.append(Change(position, uuid_text(originator_id), topic,
+                              iso_text(data.timestamp.data), data))
+    return changes
+
+
+def read_changes(store: Application[UUID], after: int, limit: int) -> list[Change]:
+    """Up to `limit` stored events after position `after`, in store order."""
+    recorder: Any = store.recorder
+    table = recorder.events_table_name
+    datastore = recorder.datastore
+    if hasattr(datastore, "schema"):  # PostgreSQL
+        with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute(
+                f'SELECT notification_id, originator_id::text, topic, state'
+                f' FROM "{datastore.schema}"."{table}"'
+                " WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
+                (after, limit), prepare=True,
+            )
+            return decode(cur.fetchall())
+    with datastore.transaction(commit=False) as c:
+        c.execute(f"SELECT rowid, originator_id, topic, state FROM {table}"
+                  " WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit))
+        return decode(c.fetchall())
+
+
+
+SENT, DELIVERED, READ = (get_topic(c) for c in (Message.Sent, Message.Delivered,  # type: ignore[attr-defined]
+                                                 Message.Read))  # type: ignore[attr-defined]
+CHAT_CREATED, MEMBER_ADDED, MEMBER_REMOVED = (
+    get_topic(c) for c in (Chat.Created, Chat.MemberAdded, Chat.MemberRemoved)  # type: ignore[attr-defined]
+)

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("eschat")
 
 IDLE_POLL_S = 0.002
+# The loop, writer and projection threads hand the GIL to each other; at CPython's 5 ms
+# default a thread back from the database can wait that long for it.
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 @dataclass
@@ -113,6 +116,7 @@ def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
     import asyncio
     import os
     import signal
+    import sys
 
     from socketify import AppListenOptions
     from socketify.asgi import _ASGI
@@ -151,6 +155,7 @@ def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
     # chat pays on every message.
     asgi.server.loop.idle_relaxation_time = IDLE_POLL_S
     typing.start(loop)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     lifecycle = NodeLifecycle(container, sio, gateway, asgi.server)
 
     def on_signal(signum: int, _frame: Any) -> None:

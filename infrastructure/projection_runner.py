@@ -122,9 +122,13 @@ class ProjectionRunner:
         changes = read_changes(self._store, self.position, self._batch_size)
         if not changes:
             return 0
-        for projection in self.projections:
-            with self._db.transaction() as tx:
+        # One commit for every projection: each round trip here is latency on every
+        # message (and a GIL hand-off back to this thread).
+        with self._db.transaction() as tx:
+            for projection in self.projections:
                 self._apply(tx, projection, changes)
+            if self._listen[0]:  # PostgreSQL: followers on other nodes LISTEN
+                tx.execute("SELECT pg_notify(%s, '')", (PROJECTED_CHANNEL,))
         self.positions = self._queries.positions()
         return len(changes)
 
@@ -145,8 +149,6 @@ class ProjectionRunner:
             try:
                 if self._leadership.is_leader():
                     n = self._cycle()
-                    if n:
-                        self._announce()
                 else:
                     n = 0
                     self.positions = self._queries.positions()
@@ -160,25 +162,25 @@ class ProjectionRunner:
                 self._wake.wait(self._poll_interval)
                 self._wake.clear()
 
-    def _announce(self) -> None:
-        """Wakes the followers on other nodes (PostgreSQL only: they LISTEN)."""
-        if self._listen[0]:
-            with self._db.transaction() as tx:
-                tx.execute("SELECT pg_notify(%s, '')", (PROJECTED_CHANNEL,))
-
     def _emit_feed(self) -> None:
         """Hands new feed rows, in store order, to the listeners with the position
         they are complete up to."""
         if not self._listeners:
             self._emitted = dict(self.positions)
             return
+        ranges = {name: (self._emitted.get(name, upto), upto)
+                  for name, upto in self.positions.items()}
         rows: list[tuple[Any, ...]] = []
-        for name, upto in self.positions.items():
-            after = self._emitted.get(name, upto)
+        if len(set(ranges.values())) == 1:  # the usual case: all moved together, one query
+            after, upto = next(iter(ranges.values()))
             if upto > after:
-                rows.extend(self._queries.feed_rows(name, after, upto))
-                self._emitted[name] = upto
-        rows.sort(key=lambda r: r[0])
+                rows = self._queries.feed_rows(None, after, upto)
+        else:
+            for name, (after, upto) in ranges.items():
+                if upto > after:
+                    rows.extend(self._queries.feed_rows(name, after, upto))
+            rows.sort(key=lambda r: r[0])
+        self._emitted.update({name: upto for name, (_, upto) in ranges.items()})
         upto = min(self._emitted.values()) if self._emitted else 0
         for listener in self._listeners:
             try:

@@ -179,14 +179,17 @@ class SqlReadModels:
         return [FeedItem(position=int(r[0]), type=r[1], chat_id=r[2], data=json.loads(r[3]),
                          occurred_at=r[4]) for r in rows]
 
-    def feed_rows(self, source: str, after: int, upto: int) -> list[tuple[Any, ...]]:
-        """Raw feed rows of one projection, for the live fan-out of every node."""
+    def feed_rows(self, source: str | None, after: int, upto: int) -> list[tuple[Any, ...]]:
+        """Raw feed rows of one projection (None: of all), for the live fan-out of
+        every node, in store order."""
+        where = "" if source is None else " AND source = %s"
+        params = (after, upto) if source is None else (after, upto, source)
         with self._db.transaction(readonly=True) as tx:
             return tx.fetchall(
                 "SELECT position, type, chat_id, user_id, payload FROM rm_feed"
-                " WHERE source = %s AND position > %s AND position <= %s"
-                " ORDER BY position, ordinal",
-                (source, after, upto),
+                f" WHERE position > %s AND position <= %s{where}"
+                " ORDER BY position, source, ordinal",
+                params,
             )
 
     def positions(self) -> dict[str, int]:

@@ -118,31 +118,42 @@ class ProjectionRunner:
                 return total
 
     def _cycle(self) -> int:
-        self.positions = self._queries.positions()
+        """Applies the next batch. Starts from the positions this runner last saw (the
+        tracking rows, locked in the transaction, decide what is really applied), so a
+        cycle costs one read of the log and one transaction: every round trip here is
+        latency on every message, and a GIL hand-off back to this thread."""
         changes = read_changes(self._store, self.position, self._batch_size)
         if not changes:
-            return 0
-        # One commit for every projection: each round trip here is latency on every
-        # message (and a GIL hand-off back to this thread).
+            fresh = self._queries.positions()
+            if fresh == self.positions:
+                return 0
+            self.positions = fresh  # moved by another node or the CLI: follow them
+            changes = read_changes(self._store, self.position, self._batch_size)
+            if not changes:
+                return 0
         with self._db.transaction() as tx:
-            for projection in self.projections:
-                self._apply(tx, projection, changes)
+            self.positions = self._apply(tx, changes)
             if self._listen[0]:  # PostgreSQL: followers on other nodes LISTEN
                 tx.execute("SELECT pg_notify(%s, '')", (PROJECTED_CHANNEL,))
-        self.positions = self._queries.positions()
         return len(changes)
 
-    @staticmethod
-    def _apply(tx: Any, projection: Projection, changes: list[Change]) -> None:
-        """A batch and the projection's tracking position, in the caller's transaction."""
-        row = tx.fetchone("SELECT position FROM rm_tracking WHERE name = %s FOR UPDATE",
-                          (projection.name,))
-        current = int(row[0]) if row else 0
-        todo = [c for c in changes if c.position > current]
-        if todo:
-            projection.apply(tx, todo)
-            tx.execute("UPDATE rm_tracking SET position = %s WHERE name = %s",
-                       (changes[-1].position, projection.name))
+    def _apply(self, tx: Any, changes: list[Change]) -> dict[str, int]:
+        """A batch and every projection's tracking position, in the caller's
+        transaction; the tracking rows are locked first (in one order, so a rebuild
+        and a live cycle never deadlock). Returns the new positions."""
+        names = [p.name for p in self.projections]
+        marks = ", ".join(["%s"] * len(names))
+        current = dict(tx.fetchall(
+            f"SELECT name, position FROM rm_tracking WHERE name IN ({marks})"
+            " ORDER BY name FOR UPDATE", names))
+        last = changes[-1].position
+        for projection in self.projections:
+            todo = [c for c in changes if c.position > int(current[projection.name])]
+            if todo:
+                projection.apply(tx, todo)
+        tx.execute(f"UPDATE rm_tracking SET position = %s WHERE name IN ({marks})"
+                   " AND position < %s", (last, *names, last))
+        return {name: max(int(current[name]), last) for name in names}
 
     def _run(self) -> None:
         while not self._stopped.is_set():
@@ -244,10 +255,8 @@ class ProjectionRunner:
         with self._db.recomputable():
             while changes := read_changes(self._store, self.position, REBUILD_BATCH):
                 with self._db.transaction() as tx:  # one commit for all projections
-                    for projection in self.projections:
-                        self._apply(tx, projection, changes)
+                    self.positions = self._apply(tx, changes)
                 total += len(changes)
-                self.positions = self._queries.positions()
             create_schema(self._db, self.projections)
         self.positions = self._queries.positions()
         return total

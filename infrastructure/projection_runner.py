@@ -3,12 +3,11 @@
 One thread per process. Projections run once per cluster: only the node holding
 the projection lock (infrastructure/advisory_locks.py) applies events; every other
 node follows the read models' positions, announced by the leader's NOTIFY, and fans
-out the feed to its own sockets. Each projection still applies a batch and its
-tracking position in one transaction, locking its tracking row first, so a rebuild
-from the CLI or a leader that lost its lock's connection never applies an event
-twice. Wake-ups come from the local writer (in-process), PostgreSQL LISTEN/NOTIFY,
-and a slow poll as the safety net (eventsourcing's SQLite recorder has no
-subscriptions)."""
+out the feed to its own sockets. A batch and every projection's tracking position
+commit in one transaction that locks the tracking rows first, so a rebuild from the
+CLI or a leader that lost its lock's connection never applies an event twice.
+Wake-ups come from the local writer (in-process), PostgreSQL LISTEN/NOTIFY, and a
+slow poll as the safety net (eventsourcing's SQLite recorder has no subscriptions)."""
 
 import asyncio
 import logging

@@ -80,6 +80,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from infrastructure.advisory_locks import schema_lock
     from infrastructure.database_url import parse_database_url
     from infrastructure.eventstore import open_event_store
     from infrastructure.kafka import build_relay
@@ -90,8 +91,9 @@ def cmd_relay(args: argparse.Namespace) -> int:
         print("eschat relay: set ESCHAT_KAFKA_BOOTSTRAP (or --kafka-bootstrap)", file=sys.stderr)
         return 2
     location = parse_database_url(settings.database_url)
-    store, db = open_event_store(location), open_database(location)
-    relay = build_relay(settings, store, db, location)
+    with schema_lock(location):  # relays (and nodes) starting together create tables
+        store, db = open_event_store(location), open_database(location)
+        relay = build_relay(settings, store, db, location)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -178,19 +178,18 @@ class ProjectionRunner:
         if not self._listeners:
             self._emitted = dict(self.positions)
             return
-        ranges = {name: (self._emitted.get(name, upto), upto)
-                  for name, upto in self.positions.items()}
+        # Only forward: a position that went back (a CLI rebuild) is not fanned out again.
+        moved = {name: (after, upto) for name, upto in self.positions.items()
+                 if upto > (after := self._emitted.get(name, upto))}
         rows: list[tuple[Any, ...]] = []
-        if len(set(ranges.values())) == 1:  # the usual case: all moved together, one query
-            after, upto = next(iter(ranges.values()))
-            if upto > after:
-                rows = self._queries.feed_rows(None, after, upto)
+        if len(moved) == len(self.positions) and len(set(moved.values())) == 1:
+            after, upto = next(iter(moved.values()))  # the usual case: one query for all
+            rows = self._queries.feed_rows(None, after, upto)
         else:
-            for name, (after, upto) in ranges.items():
-                if upto > after:
-                    rows.extend(self._queries.feed_rows(name, after, upto))
+            for name, (after, upto) in moved.items():
+                rows.extend(self._queries.feed_rows(name, after, upto))
             rows.sort(key=lambda r: r[0])
-        self._emitted.update({name: upto for name, (_, upto) in ranges.items()})
+        self._emitted.update({name: upto for name, (_, upto) in moved.items()})
         upto = min(self._emitted.values()) if self._emitted else 0
         for listener in self._listeners:
             try:

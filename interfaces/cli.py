@@ -25,12 +25,11 @@ def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from interfaces.server import serve
-    from interfaces.workers import check_workers, run_workers
+    from interfaces.workers import run_workers
 
     settings = _settings(args)
-    check_workers(settings)
-    if settings.workers > 1:
-        return run_workers(settings)
+    if settings.workers != 1:
+        return run_workers(settings)  # refuses bad counts and SQLite first
     serve(settings)
     return 0
 

@@ -44,7 +44,8 @@ class WorkerRoutes:
         return self.name + SID_SEPARATOR
 
     def owner(self, sid: str) -> str | None:
-        """The socket of the worker that issued ``sid`` if that is another worker."""
+        """The socket of the worker that issued ``sid`` if that is another worker
+        (the caller relays the request there, so it is counted in ``forwarded``)."""
         name, separator, _ = sid.partition(SID_SEPARATOR)
         if not separator or name == self.name:
             return None

@@ -11,6 +11,15 @@ if [ -f tests/js/package-lock.json ]; then
 fi
 # The bench's node peers (socket.io, pg), run by tests/bench/test_bench_smoke.py.
 npm ci --prefix bench/peers/node --no-audit --no-fund --loglevel=error
+# The web client: its build tools (tests/browser/test_build.py rebuilds it) and
+# playwright-core, which drives Debian's chromium (no browser download).
+npm ci --prefix webclient --no-audit --no-fund --loglevel=error
+npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+if [ ! -x /usr/bin/chromium ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
 .venv/bin/ruff check .
 .venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

@@ -22,6 +22,7 @@ from interfaces.rest.controllers.ops import health, metrics, ready
 from interfaces.rest.controllers.sync import EventController, PresenceController
 from interfaces.rest.errors import EXCEPTION_HANDLERS
 from interfaces.rest.metrics import Metrics, TimingMiddleware, before_send
+from interfaces.web.site import web_client_router
 
 MAX_BODY = 1024 * 1024
 
@@ -118,7 +119,8 @@ def create_app(container: Any) -> Litestar:
                           "Idempotent-Replayed", "Retry-After"])
     return RestApp(
         route_handlers=[health, ready, metrics, AuthController, ChatController,
-                        MessageController, PresenceController, EventController],
+                        MessageController, PresenceController, EventController,
+                        web_client_router()],
         dependencies={
             "service": Provide(lambda: service, sync_to_thread=False),
             "me": Provide(provide_me),

@@ -1,0 +1,1 @@
+"""The web chat client served at `/` (source in webclient/, built into static/)."""

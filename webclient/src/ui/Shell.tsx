@@ -1,0 +1,38 @@
+import { useEffect } from "preact/hooks";
+import type { ChatClient } from "../client";
+import { ChatView } from "./ChatView";
+import { Sidebar } from "./Sidebar";
+import { useHashRoute, useStore } from "./useStore";
+
+/** Wide: the chat list beside the open chat. Narrow: one of them at a time. */
+export function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: () => void }) {
+  useStore(client.store);
+  const route = useHashRoute();
+  const store = client.store;
+
+  useEffect(() => client.openChat(route), [client, route]);
+  useEffect(() => {
+    if (store.chatsLoaded) performance.mark("eschat:chat-list");
+  }, [store.chatsLoaded]);
+
+  return (
+    <div class={`shell ${route ? "has-chat" : ""}`}>
+      <Sidebar client={client} openChatId={route} onSignOut={onSignOut} />
+      <main class="pane" aria-label="Chat">
+        {store.notice && (
+          <div class="banner" role="alert">
+            <span>{store.notice}</span>
+            <button type="button" class="link" onClick={() => store.setNotice(null)}>Dismiss</button>
+          </div>
+        )}
+        {route ? (
+          <ChatView key={route} client={client} chatId={route} />
+        ) : (
+          <div class="empty-pane">
+            <p>Pick a chat, or start a new one.</p>
+          </div>
+        )}
+      </main>
+    </div>
+  );
+}

@@ -19,7 +19,7 @@ export default defineConfig({
     // `npm run dev` against a local `eschat serve` on the default port.
     proxy: {
       "/api": "http://127.0.0.1:4000",
-      "/socket.io": { target: "ws://127.0.0.1:4000", ws: true },
+      "/socket.io": { target: "http://127.0.0.1:4000", ws: true },
     },
   },
 });

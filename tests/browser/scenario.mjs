@@ -126,7 +126,9 @@ function loadFigures(page) {
       allBytes: nav.transferSize + sum(resources, "transferSize"),
       requests: 1 + resources.length,
       domInteractiveMs: nav.domInteractive,
+      domContentLoadedMs: nav.domContentLoadedEventEnd,
       chatListMs: mark("eschat:chat-list"),
+      connectedMs: mark("eschat:connected"),
     };
   });
 }
@@ -140,7 +142,12 @@ async function main() {
     const context = await browser.newContext({ viewport });
     const page = await context.newPage();
     page.on("pageerror", (e) => log(`page error: ${e.message}`));
-    page.on("console", (m) => { if (m.type() === "error") log(`console: ${m.text()}`); });
+    page.reconnects = [];
+    page.on("console", (m) => {
+      if (m.type() === "error") log(`console: ${m.text()}`);
+      const recovered = /^eschat: reconnected \(recovered: (\w+)\)/.exec(m.text());
+      if (recovered) page.reconnects.push(recovered[1] === "true");
+    });
     profiles.push(context);
     pages.push(page);
     return { context, page };
@@ -307,6 +314,7 @@ async function main() {
     // -- the server restarts; messages sent meanwhile arrive without a reload ------------------------
     await a.evaluate(() => { window.__sameDocument = true; });
     await b.evaluate(() => { window.__sameDocument = true; });
+    const reconnectsBefore = [a.reconnects.length, b.reconnects.length];
     await ask("stop-server");
     await until("alice reconnecting", async () => (await state(a, "connection")) === "reconnecting");
     await until("bob reconnecting", async () => (await state(b, "connection")) === "reconnecting");
@@ -325,10 +333,15 @@ async function main() {
     await until("alice's queued message was stored and read", async () =>
       (await receiptOf(a, "Sent while the server was down")) === "read", 20000);
     check(await b.evaluate(() => window.__sameDocument === true), "bob's page was not reloaded");
+    for (const [i, page] of [a, b].entries()) {
+      const after = page.reconnects.slice(reconnectsBefore[i]);
+      check(after.length > 0 && after.every(Boolean),
+        `Socket.IO recovered the session after the restart (${JSON.stringify(after)})`);
+    }
     check(await a.evaluate(() => window.__sameDocument === true), "alice's page was not reloaded");
     check((await messageWith(a, "Sent while the server was down").count()) === 1,
       "alice's queued message shows once");
-    log("server restarted: reconnecting -> connected, both messages arrived once, no reload");
+    log("server restarted: reconnecting -> connected, sessions recovered, both messages arrived once, no reload");
 
     // -- bob leaves: alice sees him offline ------------------------------------------------------
     await bobContext.close();

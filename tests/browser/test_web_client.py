@@ -56,13 +56,13 @@ def run_scenario(server: ServerProcess, restart: Callable[[], ServerProcess],
 
 @pytest.mark.timeout(240)
 def test_two_people_chat_in_chromium_across_a_server_restart(
-    server_factory: Callable[..., ServerProcess], sqlite_url: str, tmp_path: Path
+    server_factory: Callable[..., ServerProcess], database_url: str, tmp_path: Path
 ) -> None:
-    first = server_factory(sqlite_url)
+    first = server_factory(database_url)
     data_dir = Path(first.env["ESCHAT_DATA_DIR"])
 
     def restart() -> ServerProcess:
-        return server_factory(sqlite_url, port=first.port, data_dir=data_dir)
+        return server_factory(database_url, port=first.port, data_dir=data_dir)
 
     # ESCHAT_SCREENSHOTS_DIR=docs refreshes the README's screenshots.
     shots = Path(os.environ.get("ESCHAT_SCREENSHOTS_DIR") or tmp_path / "shots")

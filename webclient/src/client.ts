@@ -78,6 +78,7 @@ export class ChatClient {
     const s = this.socket;
     s.on("connect", () => {
       const reconnect = this.store.everConnected;
+      if (!reconnect) performance.mark("eschat:connected");
       this.showConnection();
       if (reconnect) this.caughtUp(s.recovered);
       void this.flushOutbox();
@@ -126,6 +127,7 @@ export class ChatClient {
    * missed. Either way presence and typing are not stored, so ask again; and
    * without recovery, reload what is on screen. */
   private caughtUp(recovered: boolean): void {
+    console.info(`eschat: reconnected (recovered: ${recovered})`);
     for (const chatId of this.store.typing.keys()) {
       for (const userId of this.store.typingIn(chatId)) this.store.setTyping(chatId, userId, false);
     }
@@ -158,6 +160,7 @@ export class ChatClient {
   private removed(chatId: string, reason?: string): void {
     const chat = this.store.chats.get(chatId);
     this.store.removeChat(chatId);
+    if (this.store.openChatId === chatId) location.hash = "#/";
     if (chat && reason && reason !== "left") {
       this.store.setNotice(`You were ${reason} from ${chat.title || "a chat"}.`);
     }

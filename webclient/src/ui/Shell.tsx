@@ -14,6 +14,10 @@ export function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: ()
   useEffect(() => {
     if (store.chatsLoaded) performance.mark("eschat:chat-list");
   }, [store.chatsLoaded]);
+  const unread = [...store.chats.values()].reduce((n, c) => n + c.unreadCount, 0);
+  useEffect(() => {
+    document.title = unread ? `(${unread}) eschat` : "eschat";
+  }, [unread]);
 
   return (
     <div class={`shell ${route ? "has-chat" : ""}`}>

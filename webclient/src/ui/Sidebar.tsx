@@ -92,6 +92,9 @@ function ChatItem({ chat, me, open, typing, online }: {
             <span class={`chat-preview ${typing ? "typing-preview" : ""}`}>
               {typing || (chat.lastMessage ? preview(chat.lastMessage, me) : "No messages yet")}
             </span>
+            {(chat.unreadMentions ?? 0) > 0 && (
+              <span class="mentions" title="You were mentioned">@</span>
+            )}
             <span class="unread" data-testid="unread" hidden={unread === 0}>{unread}</span>
           </span>
         </span>

@@ -190,7 +190,9 @@ async function main() {
 
     // -- alice creates a chat with bob -----------------------------------------------------------
     await a.getByTestId("new-chat").click();
-    await a.getByTestId("new-chat-members").fill("bob");
+    await until("the members field has the focus", () =>
+      a.evaluate(() => document.activeElement?.dataset.testid === "new-chat-members"));
+    await a.keyboard.type("bob");
     await a.getByTestId("create-chat").click();
     const chatId = await until("the new chat opens", async () =>
       decodeURIComponent(/#\/chats\/([^/]+)/.exec(a.url())?.[1] ?? "") || null);
@@ -235,8 +237,11 @@ async function main() {
     log("bob saw 'alice is typing…', then her message, then no typing");
 
     // -- bob answers ---------------------------------------------------------------------------------
-    await b.getByTestId("composer").fill("Yes! I'll bring snacks and the café's cake");
-    await b.getByTestId("composer").press("Enter");
+    // Bob opened the chat from the keyboard: the cursor is in the composer already.
+    check(await b.evaluate(() => document.activeElement?.dataset.testid === "composer"),
+      "opening a chat puts the focus in its composer");
+    await b.keyboard.type("Yes! I'll bring snacks and the café's cake");
+    await b.keyboard.press("Enter");
     await messageWith(a, "I'll bring snacks").waitFor();
     await until("bob's answer read by alice", async () =>
       (await receiptOf(b, "I'll bring snacks")) === "read");

@@ -111,9 +111,10 @@ export class ChatClient {
       void this.loadPresence(p.chat.memberIds);
     });
     s.on("chat-removed", (p: { chatId: string; reason?: string }) => this.removed(p.chatId, p.reason));
-    s.on("error", (e: { error?: string }) => {
-      if (e?.error) this.store.setNotice(e.error);
-    });
+    // A refused event that asked for no ack (a late delivery ack, a typing
+    // event over the limit): nothing the person can act on.
+    s.on("error", (e: { error?: string; code?: string }) =>
+      console.warn(`eschat: the server refused an event: ${e?.error} (${e?.code})`));
   }
 
   private readonly onNetworkChange = (): void => this.showConnection();

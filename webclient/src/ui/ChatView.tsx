@@ -31,8 +31,8 @@ export function ChatView({ client, chatId }: { client: ChatClient; chatId: strin
 
   const others = otherMembers(chat, client.me);
   const onlineOthers = others.filter((u) => store.presence.get(u)?.online);
-  const presenceText = others.length === 1
-    ? lastSeen(store.presence.get(others[0]!))
+  const presenceText = others.length === 0 ? "only you"
+    : others.length === 1 ? lastSeen(store.presence.get(others[0]!))
     : `${onlineOthers.length} of ${others.length} others online`;
   const name = chatName(chat, client.me);
 

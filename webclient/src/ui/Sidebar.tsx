@@ -1,4 +1,4 @@
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { ChatClient } from "../client";
 import { chatName, otherMembers, preview, typingLine, when } from "../format";
 import type { Chat, ConnectionState } from "../types";
@@ -79,7 +79,8 @@ function ChatItem({ chat, me, open, typing, online }: {
     <li>
       <a href={chatHref(chat.id)} class={`chat-item ${open ? "open" : ""} ${unread ? "has-unread" : ""}`}
          data-testid="chat-item" data-chat-id={chat.id} aria-current={open ? "page" : undefined}
-         aria-label={`${name}${unread ? `, ${unread} unread` : ""}`}>
+         aria-label={[name, unread ? `${unread} unread` : "", typing
+           || (chat.lastMessage ? preview(chat.lastMessage, me) : "")].filter(Boolean).join(", ")}>
         <span class={`avatar ${online ? "online" : ""}`} aria-hidden="true">
           {name.slice(0, 1).toUpperCase()}
         </span>
@@ -109,6 +110,8 @@ function NewChat({ client, onDone }: { client: ChatClient; onDone: () => void })
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const membersRef = useRef<HTMLInputElement>(null);
+  // `autofocus` only works once per page load; the form opens later.
+  useEffect(() => membersRef.current?.focus(), []);
 
   async function create(e: Event) {
     e.preventDefault();
@@ -133,7 +136,7 @@ function NewChat({ client, onDone }: { client: ChatClient; onDone: () => void })
   return (
     <form class="new-chat" onSubmit={create} aria-label="New chat">
       <label for="new-chat-members">Members</label>
-      <input id="new-chat-members" data-testid="new-chat-members" ref={membersRef} autofocus
+      <input id="new-chat-members" data-testid="new-chat-members" ref={membersRef}
              placeholder="user ids, comma-separated" autocapitalize="none" spellcheck={false}
              aria-describedby="new-chat-members-hint"
              value={members} onInput={(e) => setMembers(e.currentTarget.value)} />

@@ -143,6 +143,8 @@ async function main() {
     const page = await context.newPage();
     page.on("pageerror", (e) => log(`page error: ${e.message}`));
     page.reconnects = [];
+    page.websockets = 0;
+    page.on("websocket", () => { page.websockets++; });
     page.on("console", (m) => {
       if (m.type() === "error") log(`console: ${m.text()}`);
       const recovered = /^eschat: reconnected \(recovered: (\w+)\)/.exec(m.text());
@@ -173,6 +175,8 @@ async function main() {
       "then Sign up");
     await a.keyboard.press("Enter");
     await connected(a, "alice");
+    await until("the connection upgraded to a WebSocket (the page's CSP allows it)",
+      async () => a.websockets > 0);
     log("alice signed up with the keyboard and is connected");
 
     // -- bob: a wrong login reads as such, then he signs up --------------------------------
@@ -348,8 +352,20 @@ async function main() {
       "alice's queued message shows once");
     log("server restarted: reconnecting -> connected, sessions recovered, both messages arrived once, no reload");
 
+    // -- the members panel: alice adds carol, then closes it with Escape -----------------------
+    await a.getByRole("button", { name: "Members (2)" }).click();
+    await a.getByLabel("Add a member").fill("carol");
+    await a.getByLabel("Add a member").press("Enter");
+    await a.getByRole("button", { name: "Members (3)" }).waitFor();
+    await a.locator(".member-name", { hasText: "carol" }).waitFor();
+    await a.keyboard.press("Escape");
+    await until("Escape closed the members panel", async () =>
+      (await a.locator("#members-panel").count()) === 0);
+    log("alice added carol from the members panel; Escape closed it");
+
     // -- bob leaves: alice sees him offline ------------------------------------------------------
     await bobContext.close();
+    // carol never connected, so with bob gone nobody else in the chat is online.
     await until("bob offline in alice's header", async () =>
       (await a.getByTestId("presence").getAttribute("data-online")) === "false");
     log("bob closed his browser: alice's header shows him offline");

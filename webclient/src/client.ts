@@ -183,13 +183,20 @@ export class ChatClient {
     }
     this.refreshing = (async () => {
       try {
-        do {
+        for (let lagging = 0; ; ) {
           this.refreshAgain = false;
           const chats = await this.api.chats();
           this.store.setChats(chats);
           for (const chat of chats) if (chat.lastMessage) this.ackDelivery(chat.lastMessage);
           await this.loadPresence(chats.flatMap((c) => c.memberIds));
-        } while (this.refreshAgain);
+          // A message of a chat the list does not show yet: the list lags the
+          // feed by a moment, ask again (a few times).
+          if (!this.refreshAgain && this.store.hasUnplaced() && lagging++ < 5) {
+            await sleep(300);
+            this.refreshAgain = true;
+          }
+          if (!this.refreshAgain) break;
+        }
       } catch (err) {
         this.store.setNotice(`Could not load your chats: ${(err as Error).message}`);
       } finally {

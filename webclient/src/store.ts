@@ -22,6 +22,7 @@ export interface Pending {
 }
 
 const TYPING_SHOWN_MS = 7000; // the server expires typing after 6 s
+const MAX_UNPLACED = 1000; // per chat not yet in the list
 
 function withUser(list: string[], userId: string): string[] {
   return list.includes(userId) ? list : [...list, userId];
@@ -61,6 +62,7 @@ export class Store {
   presence = new Map<string, Presence>();
   typing = new Map<string, Map<string, ReturnType<typeof setTimeout>>>();
   readMarks = new Map<string, number>();
+  private unplaced = new Map<string, Message[]>();
   openChatId: string | null = null;
   notice: string | null = null;
   version = 0;
@@ -92,15 +94,17 @@ export class Store {
     for (const chat of list) {
       const known = this.chats.get(chat.id);
       const last = known?.lastMessage;
-      // A live message newer than the server's snapshot (projection lag) stays.
-      if (last && (!chat.lastMessage || last.seq > chat.lastMessage.seq)) {
-        next.set(chat.id, { ...chat, lastMessage: last });
+      // Live messages newer than the server's snapshot (it lags the feed a
+      // little) stay, and so does the count that includes them.
+      if (known && last && (!chat.lastMessage || last.seq > chat.lastMessage.seq)) {
+        next.set(chat.id, { ...chat, lastMessage: last, unreadCount: known.unreadCount });
       } else {
         next.set(chat.id, chat);
       }
     }
     this.chats = next;
     this.chatsLoaded = true;
+    for (const chatId of [...this.unplaced.keys()]) this.placeMessages(chatId);
     this.changed();
   }
 
@@ -113,11 +117,27 @@ export class Store {
       unreadCount: chat.unreadCount ?? known?.unreadCount ?? 0,
       lastMessage: chat.lastMessage ?? known?.lastMessage ?? null,
     });
+    this.placeMessages(chat.id);
     this.changed();
+  }
+
+  /** Messages are waiting for a chat the list does not have yet. */
+  hasUnplaced(): boolean {
+    return this.unplaced.size > 0;
+  }
+
+  /** Messages that came live before their chat was known here (the list was
+   * being fetched): counted now, those the snapshot did not already hold. */
+  private placeMessages(chatId: string): void {
+    const held = this.unplaced.get(chatId);
+    if (!held || !this.chats.has(chatId)) return;
+    this.unplaced.delete(chatId);
+    for (const m of held) this.addMessage(m);
   }
 
   removeChat(chatId: string): void {
     this.chats.delete(chatId);
+    this.unplaced.delete(chatId);
     this.timelines.delete(chatId);
     this.typing.delete(chatId);
     this.changed();
@@ -138,7 +158,11 @@ export class Store {
     }
     if (m.senderId === this.me && m.clientMessageId) this.pending.delete(m.clientMessageId);
     const chat = this.chats.get(m.chatId);
-    if (chat && (!chat.lastMessage || m.seq > chat.lastMessage.seq)) {
+    if (!chat) {
+      const held = this.unplaced.get(m.chatId) ?? [];
+      if (held.length < MAX_UNPLACED) held.push(m);
+      this.unplaced.set(m.chatId, held);
+    } else if (!chat.lastMessage || m.seq > chat.lastMessage.seq) {
       const unread = m.senderId !== this.me && m.seq > (this.readMarks.get(m.chatId) ?? -1);
       this.chats.set(m.chatId, {
         ...chat,

@@ -187,10 +187,22 @@ async function main() {
     await b.getByTestId("login").click();
     await until("bob's login error", async () =>
       (await b.getByTestId("auth-error").textContent()) === "Wrong username or password.");
+    // The login limit (CONTRACT.md: 429 with Retry-After after 10 wrong passwords) is
+    // another branch's server work; until it lands here, the browser answers this one
+    // request itself, in the error shape of interfaces/rest/errors.py, to check the words.
+    await b.route("**/api/auth/login", (route) => route.fulfill({
+      status: 429, contentType: "application/json", headers: { "Retry-After": "840" },
+      body: JSON.stringify({ statusCode: 429, error: "too many failed logins",
+                             code: "rate_limited", field: null }),
+    }));
+    await b.getByTestId("login").click();
+    await until("bob's rate-limit message", async () =>
+      (await b.getByTestId("auth-error").textContent()) === "Too many attempts. Try again in 14 minutes.");
+    await b.unroute("**/api/auth/login");
     await b.getByTestId("password").fill(PASSWORD);
     await b.getByTestId("register").click();
     await connected(b, "bob");
-    log("bob saw 'Wrong username or password.', then signed up");
+    log("bob saw 'Wrong username or password.', then a readable 429, then signed up");
 
     // -- alice creates a chat with bob -----------------------------------------------------------
     await a.getByTestId("new-chat").click();

@@ -21,6 +21,7 @@ from interfaces.rest.controllers.messages import MessageController
 from interfaces.rest.controllers.ops import health, metrics, ready
 from interfaces.rest.controllers.sync import EventController, PresenceController
 from interfaces.rest.errors import EXCEPTION_HANDLERS
+from interfaces.rest.login_limits import LoginLimiter
 from interfaces.rest.metrics import Metrics, TimingMiddleware, before_send
 
 MAX_BODY = 1024 * 1024
@@ -111,6 +112,7 @@ def create_app(container: Any) -> Litestar:
     state = State({
         "container": container,
         "authenticator": Authenticator(container.tokens, service),
+        "login_limiter": LoginLimiter(),
         "metrics": Metrics(container),
     })
     cors = CORSConfig(allow_origins=settings.cors_origin_list, allow_credentials=True,

@@ -121,6 +121,8 @@ BENCHES = {
     "history": "rest_history.py",
     "rebuild": "rebuild_speed.py",
     "cluster": "cluster_fanout.py",
+    "fuzz": "hostile_fuzz.py",
+    "login-flood": "login_flood.py",
 }
 
 

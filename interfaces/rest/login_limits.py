@@ -6,7 +6,8 @@ An attempt counts as a failure from the moment it starts and is forgiven if the
 password was right: concurrent guesses cannot slip past the limit while their hashes
 run. While a limit holds, attempts are refused before any hashing. Counters live in
 this process (``--workers N``: per worker) and track at most ``max_keys`` accounts and
-addresses, the least recently seen dropped first.
+addresses, the least recently seen dropped first. A 429 is answered after a second, so
+clients that ignore ``Retry-After`` cannot turn refusals into a request flood.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ WINDOW_S = 15 * 60
 PER_ACCOUNT = 10
 PER_ADDRESS = 50
 MAX_KEYS = 100_000
+THROTTLED_ANSWER_DELAY_S = 1.0  # the 429 comes after this (see the login controller)
 
 
 class LoginThrottled(Exception):

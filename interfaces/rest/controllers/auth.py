@@ -1,5 +1,6 @@
 """POST /api/auth/register, POST /api/auth/login, GET /api/me."""
 
+import asyncio
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -11,7 +12,7 @@ from domain.errors import NotFound
 from interfaces.rest.auth import SECURITY
 from interfaces.rest.deps import Me, Service
 from interfaces.rest.errors import responses
-from interfaces.rest.login_limits import LoginLimiter
+from interfaces.rest.login_limits import THROTTLED_ANSWER_DELAY_S, LoginLimiter, LoginThrottled
 from interfaces.rest.schemas import LoginRequest, LoginResponse, Registered, RegisterRequest
 
 
@@ -34,7 +35,13 @@ class AuthController(Controller):
         `Retry-After`."""
         limiter: LoginLimiter = request.app.state.login_limiter
         address = request.client.host if request.client else ""
-        attempt = limiter.begin(data.username, address)
+        try:
+            attempt = limiter.begin(data.username, address)
+        except LoginThrottled:
+            # A refusal costs a sleeping coroutine: a client that ignores Retry-After
+            # waits here instead of spending the event loop on request after request.
+            await asyncio.sleep(THROTTLED_ANSWER_DELAY_S)
+            raise
         try:
             user_id = await service.authenticate(data.username, data.password)
         except Exception:

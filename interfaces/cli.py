@@ -29,9 +29,10 @@ def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from interfaces.server import serve
     from interfaces.startup import preflight
-    from interfaces.workers import run_workers
+    from interfaces.workers import check_workers, run_workers
 
     settings = _settings(args)
+    check_workers(settings)  # refused before anything is touched
     preflight(settings)  # database reachable, port free: else one line and exit 2
     if settings.workers != 1:
         return run_workers(settings)  # refuses bad counts and SQLite first

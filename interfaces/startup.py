@@ -5,6 +5,7 @@ says what is wrong and how to fix it, and exit code 2 (CONTRACT.md), never a tra
 """
 
 import errno
+import os
 import re
 import socket
 import sqlite3
@@ -93,10 +94,14 @@ def _location(url: str) -> PostgresLocation | SqliteLocation:
 
 
 def _check_sqlite(location: SqliteLocation) -> None:
-    folder = location.events_path.parent
+    path = location.events_path
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        sqlite3.connect(location.events_path).close()
+        if path.exists():  # opened, not created: the store creates it with its schema
+            sqlite3.connect(f"file:{path}?mode=rw", uri=True).close()
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not os.access(path.parent, os.W_OK):
+                raise PermissionError(f"cannot write in {path.parent}")
     except (OSError, sqlite3.Error) as e:
         raise StartupError(f"cannot open the SQLite database {location.events_path}: {e};"
                            " check ESCHAT_DATABASE_URL and the folder's permissions") from None

@@ -64,7 +64,10 @@ async def test_a_hostile_websocket_frame_closes_only_that_connection(
     await victim.send(packet)
     await wait_closed(victim)
     await bystander.send('421["message-with-ack",1]')
-    assert await recv(bystander, skip_pings=True) == "431[1]"
+    reply = await recv(bystander, skip_pings=True)
+    while reply.startswith('42["auth"'):  # the reference server's own emit after connect
+        reply = await recv(bystander, skip_pings=True)
+    assert reply == "431[1]"
     await bystander.close()
     assert conformance.alive()
 

@@ -87,7 +87,7 @@ class ChatService:
         check_username(username)
         if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
             raise InvalidInput(f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters")
-        password_hash = await asyncio.to_thread(self._hasher.hash, password)
+        password_hash = await self._hasher.hash(password)
         await self._run(commands.register_user(username, password_hash, display_name))
         return username
 
@@ -107,7 +107,7 @@ class ChatService:
         user = await asyncio.to_thread(self._load_user, username)
         if user is None or user.password_hash is None:
             return None
-        ok = await asyncio.to_thread(self._hasher.verify, user.password_hash, password)
+        ok = await self._hasher.verify(user.password_hash, password)
         return user.user_id if ok else None
 
     def _load_user(self, user_id: str) -> User | None:

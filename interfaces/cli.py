@@ -11,9 +11,12 @@ from infrastructure.settings import Settings, SettingsError
 
 def _settings(args: argparse.Namespace) -> Settings:
     from interfaces.server import settings_from_environment
+    from interfaces.startup import check_database_url
 
     overrides = {f: getattr(args, f, None) for f in Settings.__struct_fields__}
-    return settings_from_environment(**overrides)
+    settings = settings_from_environment(**overrides)
+    check_database_url(settings.database_url)
+    return settings
 
 
 def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
@@ -25,9 +28,12 @@ def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from interfaces.server import serve
-    from interfaces.workers import run_workers
+    from interfaces.startup import preflight
+    from interfaces.workers import check_workers, run_workers
 
     settings = _settings(args)
+    check_workers(settings)  # refused before anything is touched
+    preflight(settings)  # database reachable, port free: else one line and exit 2
     if settings.workers != 1:
         return run_workers(settings)  # refuses bad counts and SQLite first
     serve(settings)
@@ -116,6 +122,8 @@ BENCHES = {
     "history": "rest_history.py",
     "rebuild": "rebuild_speed.py",
     "cluster": "cluster_fanout.py",
+    "fuzz": "hostile_fuzz.py",
+    "login-flood": "login_flood.py",
 }
 
 
@@ -174,6 +182,14 @@ def main(argv: list[str] | None = None) -> int:
         return func(args)
     except SettingsError as e:
         print(f"eschat: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        from interfaces.startup import explain
+
+        message = explain(e)
+        if message is None:
+            raise
+        print(f"eschat: {message}", file=sys.stderr)
         return 2
 
 

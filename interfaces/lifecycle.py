@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from interfaces.gateway import ChatGateway
-from interfaces.socketio import SocketIOServer
+from interfaces.socketio import SocketIOServer, native
 
 log = logging.getLogger("eschat.lifecycle")
 
@@ -62,8 +62,8 @@ class NodeLifecycle:
         stop the loop; `serve` then drains the writer and exits 0."""
         for task in self._tasks:
             task.cancel()
-        _close_listen_socket(self.app)
-        pending = [t for t in self.sio._tasks if not t.done()]
+        native.close_listen_socket(self.app)
+        pending = self.sio.pending_tasks()
         if pending:
             await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_S)
         await self.sio.shutdown(grace_s=SHUTDOWN_GRACE_S)
@@ -74,14 +74,3 @@ class NodeLifecycle:
         await asyncio.sleep(0.05)  # let the last frames leave
         self.app.close()
 
-
-def _close_listen_socket(app: Any) -> None:
-    from socketify.native import lib
-
-    socket = getattr(app, "socket", None)
-    if socket is not None:
-        from socketify.native import ffi
-
-        if socket != ffi.NULL:
-            lib.us_listen_socket_close(app.SSL, socket)
-            app.socket = ffi.NULL

@@ -23,7 +23,7 @@ from infrastructure.settings import Settings, load_settings
 from infrastructure.tokens import ExternalIssuer, TokenService, dev_secret
 
 if TYPE_CHECKING:
-    from interfaces.socketio.forwarding import WorkerRoutes
+    from interfaces.socketio import WorkerRoutes
 
 log = logging.getLogger("eschat")
 
@@ -119,13 +119,13 @@ def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
     import sys
 
     from socketify import AppListenOptions
-    from socketify.asgi import _ASGI
 
     from infrastructure.typing_bus import PostgresTypingBus, TypingBus
     from interfaces.gateway import ChatGateway
     from interfaces.lifecycle import NodeLifecycle
     from interfaces.rest.app import create_app
-    from interfaces.socketio import ServerOptions, SocketIOServer
+    from interfaces.socketio import ServerOptions, SocketIOServer, native
+    from interfaces.startup import port_message
 
     container = build_container(settings)
     location = container.location
@@ -144,16 +144,15 @@ def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
     rest = create_app(container)
     # Litestar serves HTTP through the ASGI bridge; the Socket.IO layer's native
     # handlers take every WebSocket upgrade and the /socket.io/ polling routes.
-    asgi = _ASGI(rest, websocket=sio.websocket_behavior(), lifespan=False)
+    asgi = native.asgi_bridge(rest, websocket=sio.websocket_behavior())
     sio.attach(asgi.server, websocket=False)
     sio.engine.routes = routes
     container.start()
     gateway.fanned_out = container.runner.position
-    loop: asyncio.AbstractEventLoop = asgi.server.loop.loop
-    # Only if interfaces/socketio/uv_pump.py could not take over: socketify then polls
-    # libuv every `idle_relaxation_time` when idle (10 ms by default), which a quiet
-    # chat pays on every message.
-    asgi.server.loop.idle_relaxation_time = IDLE_POLL_S
+    loop: asyncio.AbstractEventLoop = native.asyncio_loop(asgi.server)
+    # Only if native.install_pump could not take over: socketify then polls libuv
+    # every 10 ms when idle, which a quiet chat pays on every message.
+    native.set_idle_poll(asgi.server, IDLE_POLL_S)
     typing.start(loop)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     lifecycle = NodeLifecycle(container, sio, gateway, asgi.server)
@@ -174,8 +173,11 @@ def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
         if os.path.exists(private):
             os.unlink(private)  # left by this worker's previous life
         # Before the port: socketify keeps the last listen socket, which shutdown closes.
-        asgi.listen(AppListenOptions(domain=private), lambda _c: None)
-    asgi.listen(AppListenOptions(port=settings.port, host=settings.host), on_listen)
+        if not native.listen(asgi, AppListenOptions(domain=private), lambda _c: None):
+            _stop(typing, container, f"cannot listen on the worker socket {private}")
+    if not native.listen(asgi, AppListenOptions(port=settings.port, host=settings.host),
+                         on_listen):  # taken since `eschat serve` checked it
+        _stop(typing, container, port_message(settings.host, settings.port))
     lifecycle.start()
     try:
         asgi.run()
@@ -183,3 +185,12 @@ def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
         typing.stop()
         container.close()
     log.info("eschat stopped")
+
+
+def _stop(typing: Any, container: Container, message: str) -> None:
+    """A start that failed after the threads started: stop them, then say why."""
+    from interfaces.startup import StartupError
+
+    typing.stop()
+    container.close()
+    raise StartupError(message)

@@ -22,7 +22,7 @@ import msgspec
 
 from infrastructure.database_url import PostgresLocation, parse_database_url
 from infrastructure.settings import Settings, SettingsError
-from interfaces.socketio.forwarding import WorkerRoutes
+from interfaces.socketio import WorkerRoutes
 
 log = logging.getLogger("eschat.workers")
 

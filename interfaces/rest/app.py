@@ -21,6 +21,7 @@ from interfaces.rest.controllers.messages import MessageController
 from interfaces.rest.controllers.ops import health, metrics, ready
 from interfaces.rest.controllers.sync import EventController, PresenceController
 from interfaces.rest.errors import EXCEPTION_HANDLERS
+from interfaces.rest.login_limits import LoginLimiter
 from interfaces.rest.metrics import Metrics, TimingMiddleware, before_send
 from interfaces.web.site import web_client_router
 
@@ -112,6 +113,7 @@ def create_app(container: Any) -> Litestar:
     state = State({
         "container": container,
         "authenticator": Authenticator(container.tokens, service),
+        "login_limiter": LoginLimiter(),
         "metrics": Metrics(container),
     })
     cors = CORSConfig(allow_origins=settings.cors_origin_list, allow_credentials=True,

@@ -18,6 +18,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from application.writer import Unavailable
 from domain.errors import DomainError
+from interfaces.rest.login_limits import LoginThrottled
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,11 @@ def on_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
                           headers={"Retry-After": "1"})
 
 
+def on_login_throttled(_: Request[Any, Any, Any], exc: LoginThrottled) -> Response[Any]:
+    return error_response(429, str(exc), "rate_limited",
+                          headers={"Retry-After": str(exc.retry_after_s)})
+
+
 def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     """Litestar's msgspec validation: name the field (`memberIds[0]`, `content`...)."""
     field: str | None = None
@@ -113,6 +119,7 @@ def on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: on_domain_error,
     Unavailable: on_unavailable,
+    LoginThrottled: on_login_throttled,
     psycopg.OperationalError: on_unavailable,
     sqlite3.OperationalError: on_unavailable,
     ValidationException: on_validation_error,
@@ -128,5 +135,6 @@ def responses(*statuses: int) -> dict[int, ResponseSpec]:
             403: "not a member of this chat",
             404: "unknown id",
             409: "conflict (already exists)",
+            429: "too many failed logins for this account or address; see `Retry-After`",
             503: "the store is unavailable"}
     return {s: ResponseSpec(data_container=ErrorBody, description=text[s]) for s in statuses}

@@ -1,6 +1,8 @@
 """Engine.IO v4 / Socket.IO v5 server on socketify. Knows nothing about chat.
 
-Wiring next to a Litestar app on one socketify App and port::
+Layers, as python-socketio has them: ``engineio/`` (sessions, transports, heartbeat)
+below this package (packets, namespaces, rooms, sockets); ``native.py`` holds every use
+of socketify's internals. Wiring next to a Litestar app on one socketify App and port::
 
     sio = SocketIOServer(ServerOptions(ping_interval_ms=25_000, cors_origins=("http://x",)))
     ns = sio.of("/")
@@ -15,20 +17,19 @@ Wiring next to a Litestar app on one socketify App and port::
     async def ping(socket: Socket, *args) -> dict:      # return value = ack arguments
         return {"success": True}
 
-    asgi = socketify.asgi._ASGI(litestar_app, websocket=sio.websocket_behavior())
-    sio.attach(asgi.server, websocket=False)   # native polling routes beat the ASGI catch-all
-    asgi.listen(AppListenOptions(port=4000, host="0.0.0.0")); asgi.run()
+    bridge = native.asgi_bridge(litestar_app, websocket=sio.websocket_behavior())
+    sio.attach(bridge.server, websocket=False)  # native polling routes beat the ASGI catch-all
+    bridge.listen(AppListenOptions(port=4000, host="0.0.0.0")); bridge.run()
 
     ns.emit("new-message", payload, room="room-1", skip_sid=sender_id, offset="42")
     await sio.shutdown()
 """
 
-from .engine import EngineServer
+from .engineio import EngineServer, EngineSession, WorkerRoutes
 from .errors import ConnectRefused
 from .namespace import Namespace
 from .options import ServerOptions
 from .server import SocketIOServer
-from .session import EngineSession
 from .socket import Handshake, Socket
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "ServerOptions",
     "Socket",
     "SocketIOServer",
+    "WorkerRoutes",
 ]

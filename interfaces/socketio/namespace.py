@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from . import sio_packets as sio
-from .eio_packets import Frame
+from . import packets as sio
+from .engineio.http import RequestInfo
+from .engineio.packets import Frame
 from .rooms import ALL, Rooms
-from .socket import Socket
-
-if TYPE_CHECKING:
-    from .server import SocketIOServer
+from .socket import Connection, Socket
+from .state import ServerState
 
 log = logging.getLogger("eschat.socketio")
 
@@ -23,12 +22,12 @@ H = TypeVar("H", bound=Callable[..., Any])
 
 
 class Namespace:
-    def __init__(self, server: SocketIOServer, name: str, recovery: bool) -> None:
-        self.server = server
+    def __init__(self, state: ServerState, name: str, recovery: bool) -> None:
+        self._state = state
         self.name = name
         self.recovery = recovery
         self.sockets: dict[str, Socket] = {}
-        self.rooms = Rooms(name)
+        self.rooms: Rooms[Socket] = Rooms(name, state)
         self.connect_handler: ConnectHandler | None = None
         self.disconnect_handler: DisconnectHandler | None = None
         self.handlers: dict[str, EventHandler] = {}
@@ -89,7 +88,7 @@ class Namespace:
             target = ALL if room is None else room
             if len(skip_ids) <= 1:
                 skip = self.sockets.get(next(iter(skip_ids))) if skip_ids else None
-                self.rooms.publish(self.server.app, target, frames, skip, self._threshold())
+                self.rooms.publish(target, frames, skip, self._threshold())
                 return
             targets: set[Socket] = set(self.rooms.sockets(target))
         else:
@@ -103,7 +102,7 @@ class Namespace:
                 socket.send_frames(frames)
 
     def _threshold(self) -> int | None:
-        opts = self.server.options
+        opts = self._state.options
         return opts.compression_threshold if opts.compression else None
 
     # --- queries --------------------------------------------------------------------------
@@ -113,17 +112,22 @@ class Namespace:
 
     # --- lifecycle (called by the server's per-connection Client) -------------------------
 
-    def _register(self, socket: Socket) -> None:
+    def new_socket(self, client: Connection, request: RequestInfo,
+                   auth: dict[str, Any]) -> Socket:
+        """A socket of this namespace, connecting (the connect handler decides)."""
+        return Socket(self.name, self.rooms, self.recovery, client, request, auth)
+
+    def register(self, socket: Socket) -> None:
         self.sockets[socket.id] = socket
         self.rooms.add(socket, ALL)
         for room in socket.rooms:
             self.rooms.add(socket, room)
 
-    def _unregister(self, socket: Socket) -> None:
+    def unregister(self, socket: Socket) -> None:
         self.sockets.pop(socket.id, None)
         self.rooms.remove(socket, ALL)
         for room in socket.rooms:
             self.rooms.remove(socket, room)
 
-    def _on_upgrade(self, socket: Socket) -> None:
+    def on_upgrade(self, socket: Socket) -> None:
         self.rooms.on_upgrade(socket, [ALL, *socket.rooms])

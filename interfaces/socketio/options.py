@@ -1,35 +1,20 @@
-"""Settings of the protocol server. Plain values: the composition root reads the env."""
+"""Settings of the Socket.IO server (the Engine.IO ones plus its own). Plain values."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from .engineio.options import EngineOptions
 
 
 @dataclass(frozen=True, slots=True)
-class ServerOptions:
-    path: str = "/socket.io/"
-    ping_interval_ms: int = 25_000
-    ping_timeout_ms: int = 20_000
-    max_payload: int = 1_000_000
-    """Largest WebSocket frame and largest polling request body accepted, in bytes."""
-    compression: bool = True
-    """permessage-deflate with one shared compressor (uWS), when the client offers it."""
-    compression_threshold: int = 1024
-    """Frames shorter than this are sent uncompressed (not worth the CPU)."""
-    max_buffered_bytes: int = 4 * 1024 * 1024
-    """Outgoing bytes queued for one connection before it is dropped as a slow reader."""
-    cors_origins: tuple[str, ...] = field(default_factory=tuple)
-    """Origins allowed for polling (credentials allowed); ("*",) reflects any origin."""
+class ServerOptions(EngineOptions):
     connect_timeout_ms: int = 45_000
     """An Engine.IO session that joins no namespace in this time is closed."""
-    upgrade_timeout_ms: int = 10_000
     max_attachments: int = 10
     """Binary attachments per packet; more is treated as a protocol violation."""
+    max_json_depth: int = 32
+    """Nesting of arrays and objects in a packet's JSON; deeper is a protocol violation."""
+    max_namespace_length: int = 256
     recovery: bool = True
     """Default for namespaces: CONNECT replies carry a ``pid`` (connection state recovery)."""
-
-    def __post_init__(self) -> None:
-        if not self.path.startswith("/") or not self.path.endswith("/"):
-            raise ValueError("path must start and end with '/'")
-        if self.ping_interval_ms <= 0 or self.ping_timeout_ms <= 0 or self.max_payload <= 0:
-            raise ValueError("ping_interval_ms, ping_timeout_ms and max_payload must be > 0")

@@ -7,16 +7,32 @@ import itertools
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from . import sio_packets as sio
-from .eio_packets import Frame
-
-if TYPE_CHECKING:
-    from .namespace import Namespace
-    from .server import Client
+from . import packets as sio
+from .engineio.http import RequestInfo
+from .engineio.packets import Frame
+from .rooms import Rooms
 
 AckCallback = Callable[..., Awaitable[None] | None]
+
+
+class Connection(Protocol):
+    """What a socket needs of its Engine.IO connection (the server's per-connection
+    ``Client``): sockets never reach past it to the session or the native WebSocket."""
+
+    @property
+    def eio_sid(self) -> str: ...
+    @property
+    def transport(self) -> str: ...
+    @property
+    def last_activity(self) -> float: ...
+    @property
+    def native_ws(self) -> Any: ...
+    def send_frames(self, frames: list[Frame]) -> None: ...
+    def remove(self, socket: Socket, reason: str) -> None: ...
+    def close(self, reason: str) -> None: ...
+    def spawn(self, fn: Callable[..., Any], *args: Any) -> None: ...
 
 
 @dataclass(slots=True)
@@ -33,21 +49,22 @@ class Handshake:
 
 class Socket:
     __slots__ = (
-        "id", "namespace", "client", "handshake", "data", "rooms", "pid", "recovered",
-        "connected", "_acks", "_ack_ids", "_held", "__weakref__",
+        "id", "nsp", "client", "handshake", "data", "rooms", "pid", "recovered",
+        "connected", "_room_index", "_acks", "_ack_ids", "_held", "__weakref__",
     )
 
-    def __init__(self, namespace: Namespace, client: Client, auth: dict[str, Any]) -> None:
-        request = client.session.request
+    def __init__(self, nsp: str, room_index: Rooms[Socket], recovery: bool,
+                 client: Connection, request: RequestInfo, auth: dict[str, Any]) -> None:
         self.id = secrets.token_urlsafe(15)
-        self.namespace = namespace
+        self.nsp = nsp  # the namespace's name
+        self._room_index = room_index
         self.client = client
         self.handshake = Handshake(
             request.headers, request.query, request.address, request.url, request.time, auth
         )
         self.data: dict[str, Any] = {}  # free for the application
         self.rooms: set[str] = set()
-        self.pid: str | None = secrets.token_urlsafe(12) if namespace.recovery else None
+        self.pid: str | None = secrets.token_urlsafe(12) if recovery else None
         self.recovered = False
         self.connected = False
         self._acks: dict[int, AckCallback | asyncio.Future[list[Any]]] = {}
@@ -64,16 +81,21 @@ class Socket:
 
     @property
     def eio_sid(self) -> str:
-        return self.client.session.sid
+        return self.client.eio_sid
 
     @property
     def transport(self) -> str:
-        return self.client.session.transport
+        return self.client.transport
 
     @property
     def last_activity(self) -> float:
         """``time.monotonic()`` of the last packet (pongs included) from this client."""
-        return self.client.session.last_activity
+        return self.client.last_activity
+
+    @property
+    def native_ws(self) -> Any:
+        """The connection's live native WebSocket, or None (see ``rooms.Member``)."""
+        return self.client.native_ws
 
     @property
     def recovery_pid(self) -> str | None:
@@ -105,14 +127,14 @@ class Socket:
         if ack_callback is not None:
             ack_id = next(self._ack_ids)
             self._acks[ack_id] = ack_callback
-        self._send(sio.encode(sio.PacketType.EVENT, self.namespace.name, [event, *args], ack_id))
+        self._send(sio.encode(sio.PacketType.EVENT, self.nsp, [event, *args], ack_id))
 
     async def call(self, event: str, *args: Any, timeout: float = 10.0) -> list[Any]:
         """Emit and wait for the client's ack; returns its arguments."""
         future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         ack_id = next(self._ack_ids)
         self._acks[ack_id] = future
-        self._send(sio.encode(sio.PacketType.EVENT, self.namespace.name, [event, *args], ack_id))
+        self._send(sio.encode(sio.PacketType.EVENT, self.nsp, [event, *args], ack_id))
         try:
             return await asyncio.wait_for(future, timeout)
         finally:
@@ -126,18 +148,40 @@ class Socket:
         if self._held is not None:
             self._held.extend(frames)
         elif self.connected:
-            self.client.session.send_frames(frames)
+            self.client.send_frames(frames)
 
-    def _ack(self, ack_id: int, result: Any) -> None:
+    # --- lifecycle and acks (called by the per-connection Client) -------------------------
+
+    def mark_connected(self) -> list[Frame]:
+        """The CONNECT reply goes out now: returns what was emitted meanwhile."""
+        held, self._held = self._held or [], None
+        self.connected = True
+        return held
+
+    def abandon(self) -> None:
+        """Refused, or the connection went away before the connect handler finished."""
+        self._held = None
+
+    def mark_disconnected(self) -> None:
+        """Gone from the namespace: pending ``call``s are cancelled."""
+        self.connected = False
+        for target in self._acks.values():
+            if isinstance(target, asyncio.Future) and not target.done():
+                target.cancel()
+        self._acks.clear()
+
+    def send_ack(self, ack_id: int, result: Any) -> None:
+        """Answer the client's ack ``ack_id`` with a handler's return value."""
         if result is None:
             args: list[Any] = []
         elif isinstance(result, tuple):
             args = list(result)
         else:
             args = [result]
-        self._send(sio.encode(sio.PacketType.ACK, self.namespace.name, args, ack_id))
+        self._send(sio.encode(sio.PacketType.ACK, self.nsp, args, ack_id))
 
-    def _on_ack(self, ack_id: int | None, args: list[Any]) -> None:
+    def handle_ack(self, ack_id: int | None, args: list[Any]) -> None:
+        """The client acked one of our emits."""
         if ack_id is None:
             return
         target = self._acks.pop(ack_id, None)
@@ -147,7 +191,7 @@ class Socket:
             if not target.done():
                 target.set_result(args)
             return
-        self.client.server.spawn(target, *args)
+        self.client.spawn(target, *args)
 
     # --- rooms ----------------------------------------------------------------------------
 
@@ -156,13 +200,13 @@ class Socket:
             if name not in self.rooms:
                 self.rooms.add(name)
                 if self.connected:
-                    self.namespace.rooms.add(self, name)
+                    self._room_index.add(self, name)
 
     def leave(self, room: str) -> None:
         if room in self.rooms:
             self.rooms.discard(room)
             if self.connected:
-                self.namespace.rooms.remove(self, room)
+                self._room_index.remove(self, room)
 
     def leave_all(self) -> None:
         for room in list(self.rooms):
@@ -174,10 +218,15 @@ class Socket:
         """Disconnect from this namespace (the client will not reconnect by itself);
         ``close=True`` also closes the underlying connection."""
         if self.connected:
-            self._send(sio.encode(sio.PacketType.DISCONNECT, self.namespace.name))
+            self._send(sio.encode(sio.PacketType.DISCONNECT, self.nsp))
             self.client.remove(self, "server namespace disconnect")
         if close:
-            self.client.session.close("forced close")
+            self.client.close("forced close")
+
+    def drop(self, reason: str = "forced close") -> None:
+        """Close the underlying connection without a DISCONNECT packet (a transport loss
+        to the client, which reconnects by itself)."""
+        self.client.close(reason)
 
     def __repr__(self) -> str:
-        return f"<Socket {self.id} nsp={self.namespace.name} connected={self.connected}>"
+        return f"<Socket {self.id} nsp={self.nsp} connected={self.connected}>"

@@ -27,6 +27,7 @@ from interfaces.socketio import (  # noqa: E402
     ServerOptions,
     Socket,
     SocketIOServer,
+    native,
 )
 
 
@@ -129,7 +130,7 @@ def e2e_namespace(sio: SocketIOServer) -> None:
 
     @ns.on("drop-me")
     async def on_drop(socket: Socket) -> None:
-        socket.client.session.close("server shutting down")  # as if its server went away
+        socket.drop("server shutting down")  # as if its server went away
 
     @ns.on("count")
     async def on_count(socket: Socket, room: str) -> int:
@@ -195,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
             await sio.shutdown(grace_s=0.5)
             app.close()
 
-        asyncio.ensure_future(stop(), loop=app.loop.loop)
+        asyncio.ensure_future(stop(), loop=native.asyncio_loop(app))
 
     signal.signal(signal.SIGTERM, on_term)
     app.listen({"port": args.port, "host": args.host}, on_listen)

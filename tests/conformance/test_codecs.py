@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from interfaces.socketio import eio_packets as eio
-from interfaces.socketio import sio_packets as sio
-from interfaces.socketio.sio_packets import PacketType
+from interfaces.socketio import packets as sio
+from interfaces.socketio.engineio import packets as eio
+from interfaces.socketio.packets import PacketType
 
 
 def test_polling_payload_examples_from_the_spec() -> None:

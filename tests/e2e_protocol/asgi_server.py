@@ -12,9 +12,8 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..",
 
 from litestar import Litestar, get  # noqa: E402
 from socketify import AppListenOptions  # noqa: E402
-from socketify.asgi import _ASGI  # noqa: E402
 
-from interfaces.socketio import ServerOptions, Socket, SocketIOServer  # noqa: E402
+from interfaces.socketio import ServerOptions, Socket, SocketIOServer, native  # noqa: E402
 
 
 @get("/hello")
@@ -34,7 +33,8 @@ def main() -> None:
         return values
 
     # Native handlers get every WebSocket upgrade; Litestar gets the other HTTP requests.
-    asgi = _ASGI(Litestar([hello]), websocket=sio.websocket_behavior())
+    asgi = native.asgi_bridge(Litestar([hello]), websocket=sio.websocket_behavior(),
+                              lifespan=True)
     sio.attach(asgi.server, websocket=False)  # polling routes win over the ASGI catch-all
     asgi.listen(AppListenOptions(port=args.port, host="127.0.0.1"),
                 lambda config: print(f"READY {args.port}", flush=True))

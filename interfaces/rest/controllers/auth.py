@@ -1,5 +1,6 @@
 """POST /api/auth/register, POST /api/auth/login, GET /api/me."""
 
+import asyncio
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -11,6 +12,7 @@ from domain.errors import NotFound
 from interfaces.rest.auth import SECURITY
 from interfaces.rest.deps import Me, Service
 from interfaces.rest.errors import responses
+from interfaces.rest.login_limits import THROTTLED_ANSWER_DELAY_S, LoginLimiter, LoginThrottled
 from interfaces.rest.schemas import LoginRequest, LoginResponse, Registered, RegisterRequest
 
 
@@ -24,14 +26,30 @@ class AuthController(Controller):
         user_id = await service.register(data.username, data.password, data.display_name)
         return Registered(user_id=user_id)
 
-    @post("/auth/login", status_code=200, responses=responses(400, 401, 503))
+    @post("/auth/login", status_code=200, responses=responses(400, 401, 429, 503))
     async def login(
         self, data: JSONBody[LoginRequest], service: Service, request: Request[Any, Any, Any]
     ) -> LoginResponse:
-        """Exchanges a username and password for a bearer token (JWT, HS256)."""
-        user_id = await service.authenticate(data.username, data.password)
+        """Exchanges a username and password for a bearer token (JWT, HS256). After 10
+        wrong passwords for an account in 15 minutes, or 50 from one address: 429 with
+        `Retry-After`."""
+        limiter: LoginLimiter = request.app.state.login_limiter
+        address = request.client.host if request.client else ""
+        try:
+            attempt = limiter.begin(data.username, address)
+        except LoginThrottled:
+            # A refusal costs a sleeping coroutine: a client that ignores Retry-After
+            # waits here instead of spending the event loop on request after request.
+            await asyncio.sleep(THROTTLED_ANSWER_DELAY_S)
+            raise
+        try:
+            user_id = await service.authenticate(data.username, data.password)
+        except Exception:
+            limiter.forgive(attempt)  # not a wrong password: the check did not run
+            raise
         if user_id is None:
             raise NotAuthorizedException("wrong username or password")
+        limiter.forgive(attempt)
         container = request.app.state.container
         ttl = int(container.settings.token_ttl_s)
         token = container.tokens.issue(user_id, ttl)

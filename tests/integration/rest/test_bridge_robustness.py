@@ -38,6 +38,6 @@ async def test_hundreds_of_refused_requests_with_bodies_leave_the_server_up(
 
     results = Counter(await asyncio.gather(*(one(i) for i in range(600))))
 
-    assert set(results) <= {401, 404}, results
+    assert set(results) <= {401, 404, 429}, results  # 429: the login limits
     assert server.proc.poll() is None, server.log()[-2000:]
     assert httpx.get(server.url + "/health").status_code == 200

@@ -2,7 +2,9 @@
 
 Format: ``<type>[<attachments>-][<nsp>,][<ack id>][JSON]`` plus binary attachments, each
 sent as its own Engine.IO binary message. Validation follows the reference parser: a
-packet that fails it is a protocol violation and closes the connection.
+packet that fails it is a protocol violation and closes the connection. Decoding is
+bounded (the Engine.IO layer bounds the size): attachments per packet, digits of an ack
+id, length of a namespace, nesting of the JSON. Every failure is a ``SocketIOParseError``.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from typing import Any
 
 import msgspec
 
-from .eio_packets import MESSAGE, Frame
+from .engineio.packets import MESSAGE, Frame
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
 _MAX_ACK_ID_DIGITS = 15  # keeps ids in JS's safe-integer range
+MAX_JSON_DEPTH = 32
+MAX_NAMESPACE_LENGTH = 256
 RESERVED_EVENTS = frozenset(
     {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
 )
@@ -99,7 +103,34 @@ def encode(
 # --- decoding ----------------------------------------------------------------------------
 
 
-def _parse_text(text: str, max_attachments: int) -> tuple[Packet, int]:
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether arrays/objects nest more than ``limit`` levels (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item if isinstance(item, list) else item.values()
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, list | dict))
+    return False
+
+
+def _decode_json(text: str, max_depth: int) -> Any:
+    try:
+        data = _json_decode(text)
+    except msgspec.DecodeError as exc:
+        raise SocketIOParseError("invalid payload") from exc
+    except RecursionError as exc:  # msgspec's own limit, far beyond ours
+        raise SocketIOParseError("payload nested too deeply") from exc
+    # Fewer brackets than the limit cannot nest deeper: the walk is for suspects only.
+    if (text.count("[") + text.count("{") > max_depth and isinstance(data, list | dict)
+            and _too_deep(data, max_depth)):
+        raise SocketIOParseError("payload nested too deeply")
+    return data
+
+
+def _parse_text(text: str, max_attachments: int, max_depth: int = MAX_JSON_DEPTH,
+                max_nsp: int = MAX_NAMESPACE_LENGTH) -> tuple[Packet, int]:
     if not text or text[0] not in "0123456":
         raise SocketIOParseError("unknown packet type")
     ptype = PacketType(int(text[0]))
@@ -119,6 +150,8 @@ def _parse_text(text: str, max_attachments: int) -> tuple[Packet, int]:
         comma = text.find(",", i)
         end = n if comma == -1 else comma
         nsp = text[i:end]
+        if len(nsp) > max_nsp:
+            raise SocketIOParseError("namespace too long")
         i = end + 1 if comma != -1 else n
     start = i
     while i < n and "0" <= text[i] <= "9":
@@ -130,10 +163,7 @@ def _parse_text(text: str, max_attachments: int) -> tuple[Packet, int]:
         ack_id = int(text[start:i])
     data: Any = None
     if i < n:
-        try:
-            data = _json_decode(text[i:])
-        except msgspec.DecodeError as exc:
-            raise SocketIOParseError("invalid payload") from exc
+        data = _decode_json(text[i:], max_depth)
     packet = Packet(ptype, nsp, data, ack_id)
     _validate(packet)
     return packet, expected
@@ -178,17 +208,21 @@ def _reconstruct(value: Any, attachments: list[bytes]) -> Any:
 class Decoder:
     """Stateful decoder: one per connection, because attachments follow their packet."""
 
-    __slots__ = ("_pending", "_expected", "_max_attachments")
+    __slots__ = ("_pending", "_expected", "_max_attachments", "_max_depth", "_max_nsp")
 
-    def __init__(self, max_attachments: int = 10) -> None:
+    def __init__(self, max_attachments: int = 10, max_depth: int = MAX_JSON_DEPTH,
+                 max_namespace_length: int = MAX_NAMESPACE_LENGTH) -> None:
         self._pending: Packet | None = None
         self._expected = 0
         self._max_attachments = max_attachments
+        self._max_depth = max_depth
+        self._max_nsp = max_namespace_length
 
     def feed_text(self, text: str) -> Packet | None:
         if self._pending is not None:
             raise SocketIOParseError("got plaintext data while reconstructing a packet")
-        packet, expected = _parse_text(text, self._max_attachments)
+        packet, expected = _parse_text(text, self._max_attachments, self._max_depth,
+                                       self._max_nsp)
         if expected == 0:
             if packet.type in (PacketType.BINARY_EVENT, PacketType.BINARY_ACK):
                 packet.data = _reconstruct(packet.data, [])

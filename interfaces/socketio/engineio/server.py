@@ -11,9 +11,8 @@ from typing import Any
 
 from socketify import CompressOptions
 
-from . import eio_packets as eio
-from . import uv_pump
-from .eio_packets import EngineParseError
+from .. import native
+from . import packets as eio
 from .forwarding import HttpForward, WorkerRoutes, WsPipe, target_of
 from .http import (
     BAD_HANDSHAKE_METHOD,
@@ -27,8 +26,10 @@ from .http import (
     respond,
     respond_error,
 )
-from .options import ServerOptions
+from .options import EngineOptions
+from .packets import EngineParseError
 from .session import OPEN, EngineHandler, EngineSession, WsSlot
+from .state import EngineState
 
 log = logging.getLogger("eschat.socketio")
 
@@ -46,26 +47,22 @@ def _check_query(query: dict[str, str]) -> tuple[int, str] | None:
 class EngineServer:
     """Engine.IO sessions of one path. ``on_connection`` gives each new session a handler."""
 
-    def __init__(self, options: ServerOptions, on_connection: ConnectionCallback) -> None:
+    def __init__(self, options: EngineOptions, on_connection: ConnectionCallback) -> None:
         self.options = options
         self.on_connection = on_connection
         self.sessions: dict[str, EngineSession] = {}
-        self.compression = options.compression
         self.app: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._state: EngineState | None = None
         self.accepting = True
         # Set under `eschat serve --workers N`: sids name their worker, and requests for
         # another worker's session are relayed to it (see forwarding.py).
         self.routes: WorkerRoutes | None = None
-        # socketify frees a response's native callback handle when its Python object
-        # dies: keep responses that still await body chunks alive until answered.
-        self._inflight: set[Any] = set()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
+        if self._state is None:
             raise RuntimeError("EngineServer is not attached to an App yet")
-        return self._loop
+        return self._state.loop
 
     # --- wiring ---------------------------------------------------------------------------
 
@@ -74,17 +71,17 @@ class EngineServer:
         the WebSocket route) for ``options.path`` on a socketify ``App``."""
         self.bind(app)
         pattern = self.options.path + "*"
-        app.get(pattern, self._http_get)
-        app.post(pattern, self._http_post)
-        app.options(pattern, self._http_options)
-        app.any(pattern, self._http_other)
+        app.get(pattern, native.guard_http(self._http_get))
+        app.post(pattern, native.guard_http(self._http_post))
+        app.options(pattern, native.guard_http(self._http_options))
+        app.any(pattern, native.guard_http(self._http_other))
         if websocket:
             app.ws(pattern, self.websocket_behavior())
 
     def bind(self, app: Any) -> None:
         self.app = app
-        self._loop = app.loop.loop
-        uv_pump.install(app.loop)
+        self._state = EngineState(self.options, native.asyncio_loop(app))
+        native.install_pump(app.loop)
 
     def websocket_behavior(self) -> dict[str, Any]:
         """socketify ``ws()`` behavior dict; also what ``_ASGI(websocket=...)`` takes."""
@@ -104,10 +101,10 @@ class EngineServer:
             "close_on_backpressure_limit": True,
             "reset_idle_timeout_on_send": False,
             "send_pings_automatically": False,
-            "upgrade": self._ws_upgrade,
-            "open": self._ws_open,
-            "message": self._ws_message,
-            "close": self._ws_close,
+            "upgrade": native.guard_http(self._ws_upgrade),
+            "open": native.guard_ws(self._ws_open),
+            "message": native.guard_ws(self._ws_message),
+            "close": native.guard_ws(self._ws_close, closing=True),
         }
 
     # --- sessions -------------------------------------------------------------------------
@@ -116,7 +113,9 @@ class EngineServer:
         sid = secrets.token_urlsafe(15)
         if self.routes is not None:
             sid = self.routes.sid_prefix + sid
-        session = EngineSession(self, sid, transport, request)
+        if self._state is None:
+            raise RuntimeError("EngineServer is not attached to an App yet")
+        session = EngineSession(self._state, sid, transport, request, self.forget)
         self.sessions[sid] = session
         return session
 
@@ -182,8 +181,8 @@ class EngineServer:
         found = self.sessions.get(sid)
         owner = self._owner(sid) if found is None else None
         if owner is not None:
-            forward = HttpForward(res, self._inflight, headers)
-            res.on_aborted(lambda _r: forward.aborted())
+            forward = HttpForward(res, headers)
+            res.on_aborted(native.guard_aborted(lambda _r: forward.aborted()))
             forward.start(self.loop, owner, "GET", target_of(request), None, b"")
         elif found is None:
             respond_error(res, UNKNOWN_SID, headers)
@@ -219,32 +218,12 @@ class EngineServer:
             return
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > self.options.max_payload:
-            self._reject_too_large(res, session, headers)
+            self.reject_too_large(res, session, headers)
             return
-        chunks: list[bytes] = []
-        size = 0
-
-        def on_data(r: Any, chunk: bytes | None, is_end: bool) -> None:
-            nonlocal size
-            if session.state is not OPEN and not is_end:
-                return
-            if chunk:
-                size += len(chunk)
-                if size > self.options.max_payload:
-                    if size - len(chunk) <= self.options.max_payload:
-                        self._reject_too_large(r, session, headers)
-                    return
-                chunks.append(chunk)
-            if is_end and size <= self.options.max_payload:
-                self._on_post_body(r, session, b"".join(chunks), headers)
-
-        def on_aborted(r: Any) -> None:
-            self._inflight.discard(r)
-            session.end_post()
-
-        self._inflight.add(res)
-        res.on_aborted(on_aborted)
-        res.on_data(on_data)
+        body = _PostBody(self, res, session, headers)
+        native.hold(res)  # until answered or aborted: native code calls back through it
+        res.on_aborted(native.guard_aborted(body.aborted))
+        res.on_data(native.guard_data(body.on_data))
 
     def _owner(self, sid: str) -> str | None:
         return self.routes.owner(sid) if self.routes is not None else None
@@ -254,7 +233,7 @@ class EngineServer:
     ) -> None:
         """Reads the body (at most one byte over maxPayload: the owner refuses it and
         closes its session) and relays it to the worker that owns the session."""
-        forward = HttpForward(res, self._inflight, headers)
+        forward = HttpForward(res, headers)
         limit = self.options.max_payload + 1
         chunks: list[bytes] = []
         size = 0
@@ -268,31 +247,39 @@ class EngineServer:
                 forward.start(self.loop, owner, "POST", target_of(request),
                               request.headers.get("content-type"), b"".join(chunks))
 
-        res.on_aborted(lambda _r: forward.aborted())
-        res.on_data(on_data)
+        res.on_aborted(native.guard_aborted(lambda _r: forward.aborted()))
+        res.on_data(native.guard_data(on_data))
 
-    def _reject_too_large(self, res: Any, session: EngineSession, headers: Any) -> None:
-        self._inflight.discard(res)
+    def reject_too_large(self, res: Any, session: EngineSession, headers: Any) -> None:
         session.end_post()
         respond(res, 413, "Payload Too Large", TEXT_PLAIN, headers)
+        native.release(res)
         session.abort("transport error")
 
-    def _on_post_body(
+    def on_post_body(
         self, res: Any, session: EngineSession, body: bytes, headers: list[tuple[str, str]]
     ) -> None:
-        self._inflight.discard(res)
+        """A whole polling POST body: its frames go to the session; the request is
+        answered whatever the frames do (a handler's failure closes only its session)."""
         session.end_post()
         try:
-            frames = eio.decode_payload(body.decode("utf-8"))
-        except (UnicodeDecodeError, EngineParseError):
-            respond_error(res, BAD_REQUEST, headers)
-            session.abort("parse error")
-            return
-        for frame in frames:
-            if session.state is not OPEN:
-                break
-            session.on_frame(frame)
-        respond(res, 200, "ok", "text/html", headers)
+            try:
+                frames = eio.decode_payload(body.decode("utf-8"))
+            except (UnicodeDecodeError, EngineParseError):
+                respond_error(res, BAD_REQUEST, headers)
+                session.abort("parse error")
+                return
+            for frame in frames:
+                if session.state is not OPEN:
+                    break
+                try:
+                    session.on_frame(frame)
+                except Exception:
+                    log.exception("closing %s: frame handler failed", session.sid)
+                    session.abort("transport error")
+            respond(res, 200, "ok", "text/html", headers)
+        finally:
+            native.release(res)
 
     def _http_options(self, res: Any, req: Any) -> None:
         origin = req.get_header("origin")
@@ -390,3 +377,34 @@ class EngineServer:
         if session is not None:
             session.on_ws_closed(slot, code)
         slot.ws = None
+
+
+class _PostBody:
+    """Collects one polling POST body, up to maxPayload (then 413 and the session closes)."""
+
+    __slots__ = ("server", "res", "session", "headers", "chunks", "size", "done")
+
+    def __init__(self, server: EngineServer, res: Any, session: EngineSession,
+                 headers: list[tuple[str, str]]) -> None:
+        self.server, self.res, self.session, self.headers = server, res, session, headers
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.done = False
+
+    def on_data(self, res: Any, chunk: bytes | None, is_end: bool) -> None:
+        if self.done:
+            return
+        if chunk:
+            self.size += len(chunk)
+            if self.size > self.server.options.max_payload:
+                self.done = True
+                self.server.reject_too_large(res, self.session, self.headers)
+                return
+            self.chunks.append(chunk)
+        if is_end:
+            self.done = True
+            self.server.on_post_body(res, self.session, b"".join(self.chunks), self.headers)
+
+    def aborted(self, _res: Any) -> None:
+        self.done = True
+        self.session.end_post()

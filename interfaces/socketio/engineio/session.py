@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from socketify import OpCode, SendStatus
 
-from . import eio_packets as eio
-from .eio_packets import Frame
+from .. import native
+from . import packets as eio
 from .http import TEXT_PLAIN, RequestInfo, respond
-
-if TYPE_CHECKING:
-    from .engine import EngineServer
+from .packets import Frame
+from .state import EngineState
 
 log = logging.getLogger("eschat.socketio")
 
@@ -61,16 +61,19 @@ class WsSlot:
 
 class EngineSession:
     __slots__ = (
-        "server", "sid", "request", "transport", "state", "handler", "last_activity",
+        "_shared", "_on_gone", "sid", "request", "transport", "state", "handler",
+        "last_activity",
         "ws", "_slot", "_probe", "_upgrading", "_outbox", "_outbox_bytes", "_poll_res",
         "_poll_headers", "_post_active", "_flush_scheduled", "_ping_timer", "_pong_timer",
         "_upgrade_timer", "_close_timer",
     )
 
     def __init__(
-        self, server: EngineServer, sid: str, transport: str, request: RequestInfo
+        self, state: EngineState, sid: str, transport: str, request: RequestInfo,
+        on_gone: Callable[[EngineSession], None],
     ) -> None:
-        self.server = server
+        self._shared = state
+        self._on_gone = on_gone  # the server forgets the session
         self.sid = sid
         self.request = request
         self.transport = transport  # "polling" | "websocket"
@@ -109,13 +112,13 @@ class EngineSession:
         for frame in frames:
             self._outbox.append(frame)
             self._outbox_bytes += len(frame)
-        if self._outbox_bytes > self.server.options.max_buffered_bytes:
+        if self._outbox_bytes > self._shared.options.max_buffered_bytes:
             self.abort("transport error")  # slow reader: drop it rather than grow memory
             return
         if self._poll_res is not None and not self._flush_scheduled:
             # Batch what this loop iteration emits into one long-polling response.
             self._flush_scheduled = True
-            self.server.loop.call_soon(self._flush_poll)
+            self._shared.loop.call_soon(self._flush_poll)
 
     def _ws_send(self, frame: Frame) -> bool:
         ws = self.ws
@@ -123,12 +126,13 @@ class EngineSession:
             opcode, size = OpCode.TEXT, len(frame)
         else:
             opcode, size = OpCode.BINARY, len(frame)
-        compress = self.server.compression and size >= self.server.options.compression_threshold
+        opts = self._shared.options
+        compress = opts.compression and size >= opts.compression_threshold
         status = ws.send(frame, opcode, compress)
         if self.ws is None:  # closed by uWS inside send (backpressure limit)
             return False
         if status == SendStatus.DROPPED or (
-            ws.get_buffered_amount() > self.server.options.max_buffered_bytes
+            ws.get_buffered_amount() > self._shared.options.max_buffered_bytes
         ):
             self.abort("transport error")
             return False
@@ -157,8 +161,8 @@ class EngineSession:
         self._schedule_ping()
 
     def _schedule_ping(self) -> None:
-        self._ping_timer = self.server.loop.call_later(
-            self.server.options.ping_interval_ms / 1000, self._ping
+        self._ping_timer = self._shared.loop.call_later(
+            self._shared.options.ping_interval_ms / 1000, self._ping
         )
 
     def _ping(self) -> None:
@@ -167,8 +171,9 @@ class EngineSession:
             return
         self.send_frames([eio.PING])
         if self.state is OPEN:
-            self._pong_timer = self.server.loop.call_later(
-                self.server.options.ping_timeout_ms / 1000, self._terminate, "ping timeout"
+            self._pong_timer = self._shared.loop.call_later(
+                self._shared.options.ping_timeout_ms / 1000, self._terminate,
+                "ping timeout",
             )
 
     def _on_pong(self) -> None:
@@ -212,7 +217,7 @@ class EngineSession:
             self.abort("transport error")
             return
         self._poll_res, self._poll_headers = res, headers
-        res.on_aborted(self._on_poll_aborted)
+        res.on_aborted(native.guard_aborted(self._on_poll_aborted))
         if self._outbox or self._upgrading:
             self._flush_poll()
 
@@ -243,8 +248,8 @@ class EngineSession:
             return False
         self._probe = slot
         slot.session, slot.probe = self, True
-        self._upgrade_timer = self.server.loop.call_later(
-            self.server.options.upgrade_timeout_ms / 1000, self._cancel_probe
+        self._upgrade_timer = self._shared.loop.call_later(
+            self._shared.options.upgrade_timeout_ms / 1000, self._cancel_probe
         )
         return True
 
@@ -321,8 +326,8 @@ class EngineSession:
         if self._poll_res is not None:
             self._flush_poll()
         else:  # wait a little for the client's next GET to pick it up
-            self._close_timer = self.server.loop.call_later(
-                self.server.options.ping_timeout_ms / 1000, self._terminate, reason
+            self._close_timer = self._shared.loop.call_later(
+                self._shared.options.ping_timeout_ms / 1000, self._terminate, reason
             )
 
     def abort(self, reason: str) -> None:
@@ -343,7 +348,7 @@ class EngineSession:
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
-        self.server.forget(self)
+        self._on_gone(self)
         # Drop every native handle before the calls that may fire close callbacks.
         ws, self.ws = self.ws, None
         slot, self._slot = self._slot, None

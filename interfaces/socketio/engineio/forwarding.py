@@ -23,6 +23,7 @@ import websockets
 from socketify import OpCode
 from websockets.asyncio.client import unix_connect
 
+from .. import native
 from .http import RequestInfo, respond
 
 log = logging.getLogger("eschat.socketio")
@@ -89,19 +90,18 @@ async def relay_http(
 class HttpForward:
     """Relays one polling request and writes the owner's answer to ``res``."""
 
-    def __init__(self, res: Any, keep_alive: set[Any], headers: list[tuple[str, str]]) -> None:
+    def __init__(self, res: Any, headers: list[tuple[str, str]]) -> None:
         self.res = res
-        self.keep_alive = keep_alive  # socketify frees callbacks of dropped responses
         self.headers = headers
         self.task: asyncio.Task[None] | None = None
-        keep_alive.add(res)
+        native.hold(res)  # socketify frees callbacks of dropped responses
 
     def start(self, loop: asyncio.AbstractEventLoop, socket_path: str, method: str,
               target: str, content_type: str | None, body: bytes) -> None:
         self.task = loop.create_task(self._run(socket_path, method, target, content_type, body))
 
     def aborted(self) -> None:
-        self.keep_alive.discard(self.res)
+        native.release(self.res)
         if self.task is not None:
             self.task.cancel()  # the owner sees its request end, as with a direct client
 
@@ -114,8 +114,8 @@ class HttpForward:
             # The owner is gone (or restarting): the client starts a new session.
             status, response_type = 400, "application/json"
             payload = b'{"code":1,"message":"Session ID unknown"}'
-        self.keep_alive.discard(self.res)
         respond(self.res, status, payload, response_type, self.headers)
+        native.release(self.res)
 
 
 class WsPipe:

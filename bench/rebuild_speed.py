@@ -189,7 +189,7 @@ def main() -> None:
         container = container_for(url, data_dir)
     try:
         started = time.perf_counter()
-        count = container.runner.rebuild(None)
+        count = container.runner.rebuild(None).events
         seconds = time.perf_counter() - started
     finally:
         container.close()

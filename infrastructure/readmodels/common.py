@@ -1,5 +1,6 @@
 """Shared pieces of the read models: the tracking table and the feed."""
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -11,6 +12,13 @@ from infrastructure.stored_events import Change
 
 TRACKING_DDL = [
     "CREATE TABLE IF NOT EXISTS rm_tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+    # The rebuild under way (at most one; infrastructure/rebuild.py) and those that switched.
+    "CREATE TABLE IF NOT EXISTS rm_rebuild (id BIGINT PRIMARY KEY, projections TEXT NOT NULL,"
+    " position BIGINT NOT NULL, head BIGINT NOT NULL, started_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rm_rebuild_log (id BIGINT PRIMARY KEY,"
+    " projections TEXT NOT NULL, position BIGINT NOT NULL, started_at TEXT NOT NULL,"
+    " switched_at TEXT NOT NULL)",
 ]
 
 # The feed: every stored event as clients see it (socket event name + payload).
@@ -88,13 +96,30 @@ class Projection:
         feed.flush(tx)
 
 
-def create_schema(db: Database, projections: list[Projection], indexes: bool = True) -> None:
+_INDEX_ON = re.compile(r"^CREATE (?:UNIQUE )?INDEX IF NOT EXISTS \w+ ON (\w+)")
+
+
+def existing_tables(tx: Any, dialect: str) -> set[str]:
+    if dialect == "sqlite":
+        rows = tx.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    else:
+        rows = tx.fetchall("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    return {r[0] for r in rows}
+
+
+def create_schema(db: Database, projections: list[Projection]) -> None:
+    """Creates what is missing. A table that exists keeps the indexes it has: one
+    swapped in by a rebuild carries them under the rebuild's names."""
     with db.transaction() as tx:
-        for statement in TRACKING_DDL + FEED_DDL + (FEED_INDEXES if indexes else []):
-            tx.execute(statement)
+        existing = existing_tables(tx, db.dialect)
+        statements = TRACKING_DDL + FEED_DDL + FEED_INDEXES
         for projection in projections:
-            for statement in projection.ddl + (projection.indexes if indexes else []):
+            statements = statements + projection.ddl + projection.indexes
+        for statement in statements:
+            on = _INDEX_ON.match(statement)
+            if on is None or on.group(1) not in existing:
                 tx.execute(statement)
+        for projection in projections:
             tx.execute(
                 "INSERT INTO rm_tracking (name, position) VALUES (%s, 0)"
                 " ON CONFLICT (name) DO NOTHING",

@@ -107,7 +107,10 @@ async def test_rebuild_of_one_projection_leaves_the_others(database_url: str,
     output = run_cli(database_url, tmp_path, "projections", "rebuild", "chats")
     assert "rebuilt chats" in output
     status = run_cli(database_url, tmp_path, "projections", "status")
-    assert all(line.split()[-1] == "0" for line in status.splitlines()[1:])
+    rows = status.splitlines()[1:4]
+    assert [r.split()[0] for r in rows] == ["chats", "history", "presence"]
+    assert all(r.split()[-1] == "0" for r in rows)
+    assert "last rebuild: chats switched at position" in status
 
     container = make_container(database_url, tmp_path)
     try:

@@ -81,9 +81,9 @@ class GroupCommitWriter:
     def __init__(
         self,
         store: Application[UUID],
+        loader: AggregateLoader,
         max_batch: int = 1000,
         on_commit: Callable[[int], None] | None = None,
-        loader: AggregateLoader | None = None,
     ) -> None:
         self._store = store
         self._max_batch = max_batch
@@ -210,11 +210,17 @@ class GroupCommitWriter:
                     self._settle(item, Unavailable(f"store unavailable: {e}"), True)
 
     def _try_batch(self, batch: list[_Queued]) -> None:
-        uow = UnitOfWork(self._store)
+        uow = UnitOfWork(self._loader)
+        try:
+            self._run_batch(batch, uow)
+        except BaseException:
+            # Not saved: the cache must not keep what the batch changed.
+            self._loader.forget([e.aggregate.id for e in uow.changed()])
+            raise
+
+    def _run_batch(self, batch: list[_Queued], uow: UnitOfWork) -> None:
         todo = [item for item in batch if not item.settled]
-        if self._loader is not None:
-            uow.preload([i for item in todo for i in getattr(item.command, "reads", ())],
-                        self._loader)
+        uow.preload([i for item in todo for i in getattr(item.command, "reads", ())])
         outcomes: list[tuple[_Queued, Outcome[Any]]] = []
         for item in todo:
             try:
@@ -224,8 +230,14 @@ class GroupCommitWriter:
         changed = uow.changed()
         positions: dict[int, int] = {}
         if changed:
-            recordings = self._store.save(*changed)
+            recordings = self._store.save(*[e.aggregate for e in changed])
             positions = {id(r.domain_event): r.notification.id for r in recordings}
+            created = {e.aggregate.id: e for e in changed if e.position is None}
+            for r in recordings:  # a new aggregate's position is its first event's
+                entry = created.get(r.domain_event.originator_id)
+                if entry is not None and r.domain_event.originator_version == 1:
+                    entry.position = r.notification.id
+            self._loader.remember(changed)
         for item, outcome in outcomes:
             if outcome.event is not None:
                 outcome.position = positions.get(id(outcome.event))

@@ -21,6 +21,7 @@ from psycopg.rows import tuple_row
 from domain.chat import Chat
 from domain.message import Message
 from domain.presence import Connection, Node
+from domain.receipts import Receipts
 
 
 class Tagged(msgspec.Struct):
@@ -66,28 +67,37 @@ class ConnectionOpened(Bare):
 
 
 class NodeStarted(Bare):
-    node_id: str
-    lease_seconds: float
+    node_id: str  # v1 also stored lease_seconds: ignored, leases are rows now
 
 
-class Lease(Bare):
-    lease_seconds: float
+class Mark(Bare):
+    """A receipt as a high-water mark (Receipts.Delivered / Receipts.Read): it names its
+    chat, message, sender and seq, so applying it needs no lookup of the message."""
+
+    chat_id: Tagged
+    user_id: str
+    message_id: Tagged
+    sender_id: str
+    seq: int
+    members: int
 
 
-# The stored state of every event type a projection handles.
+# The stored state of every event type a projection handles. Node.Heartbeat (stored
+# by releases before leases were rows) is not among them: old heartbeats are ignored.
 SCHEMAS: dict[type, type[Bare]] = {
-    Message.Sent: Sent,  # type: ignore[attr-defined]
-    Message.Delivered: Receipt,  # type: ignore[attr-defined]
-    Message.Read: Receipt,  # type: ignore[attr-defined]
-    Chat.Created: ChatCreated,  # type: ignore[attr-defined]
-    Chat.MemberAdded: MemberAdded,  # type: ignore[attr-defined]
-    Chat.MemberRemoved: MemberRemoved,  # type: ignore[attr-defined]
-    Connection.Opened: ConnectionOpened,  # type: ignore[attr-defined]
-    Connection.Closed: Bare,  # type: ignore[attr-defined]
-    Node.Started: NodeStarted,  # type: ignore[attr-defined]
-    Node.Restarted: Lease,  # type: ignore[attr-defined]
-    Node.Heartbeat: Lease,  # type: ignore[attr-defined]
-    Node.Stopped: Bare,  # type: ignore[attr-defined]
+    Message.Sent: Sent,
+    Message.Delivered: Receipt,  # per-message receipts of earlier releases still count
+    Message.Read: Receipt,
+    Receipts.Delivered: Mark,
+    Receipts.Read: Mark,
+    Chat.Created: ChatCreated,
+    Chat.MemberAdded: MemberAdded,
+    Chat.MemberRemoved: MemberRemoved,
+    Connection.Opened: ConnectionOpened,
+    Connection.Closed: Bare,
+    Node.Started: NodeStarted,
+    Node.Restarted: Bare,
+    Node.Stopped: Bare,
 }
 DECODERS = {get_topic(cls): msgspec.json.Decoder(schema) for cls, schema in SCHEMAS.items()}
 
@@ -160,8 +170,8 @@ def read_changes(store: Application[UUID], after: int, limit: int) -> list[Chang
 
 
 
-SENT, DELIVERED, READ = (get_topic(c) for c in (Message.Sent, Message.Delivered,  # type: ignore[attr-defined]
-                                                 Message.Read))  # type: ignore[attr-defined]
+SENT, DELIVERED, READ = (get_topic(c) for c in (Message.Sent, Message.Delivered, Message.Read))
+DELIVERED_UPTO, READ_UPTO = get_topic(Receipts.Delivered), get_topic(Receipts.Read)
 CHAT_CREATED, MEMBER_ADDED, MEMBER_REMOVED = (
-    get_topic(c) for c in (Chat.Created, Chat.MemberAdded, Chat.MemberRemoved)  # type: ignore[attr-defined]
+    get_topic(c) for c in (Chat.Created, Chat.MemberAdded, Chat.MemberRemoved)
 )

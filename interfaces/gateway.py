@@ -37,6 +37,7 @@ log = logging.getLogger("eschat.gateway")
 
 AUTH_FAILED = {"message": "Authentication failed"}
 STORED_EVENTS = ("new-message", "message-delivered", "message-read")
+RECEIPTS = ("message-delivered", "message-read")
 TYPING_EXPIRES_S = 6.0
 MAX_JOIN_LIMIT = 200
 
@@ -317,9 +318,19 @@ class ChatGateway:
         self.ns.emit(event, payload, room=chat_room(chat_id), skip_sid=skip, offset=offset)
         self.ns.emit(event, payload, room=chat_room(chat_id, plain=True), skip_sid=skip)
 
+    def _emit_to_user(self, user_id: str, event: str, payload: Any, position: int) -> None:
+        for socket in self.ns.sockets_in(user_room(user_id)):
+            plain = socket.data.get("plain", False) or not self.recovery
+            socket.emit(event, payload, *(() if plain else (str(position),)))
+
     def _fan_out(self, rows: list[tuple[Any, ...]], upto: int) -> None:
-        for position, type_, chat_id, _user_id, payload_json in rows:
+        for position, type_, chat_id, user_id, payload_json in rows:
             try:
+                if type_ in RECEIPTS and user_id is not None:
+                    # A receipt of a chat above ESCHAT_RECEIPTS_ROOM_MAX members: its
+                    # feed row names the message's sender, the only one told.
+                    self._emit_to_user(user_id, type_, msgspec.Raw(payload_json), position)
+                    continue
                 if type_ in STORED_EVENTS:
                     # The stored JSON goes into the packet as it is: each room's packet
                     # is encoded once, without parsing and re-serializing the payload.

@@ -13,6 +13,7 @@ from infrastructure.aggregate_loader import AggregateLoader
 from infrastructure.database_url import DatabaseLocation, PostgresLocation, parse_database_url
 from infrastructure.eventstore import ChatEventStore, open_event_store, postgres_channel
 from infrastructure.passwords import Argon2Hasher
+from infrastructure.presence_leases import SqlNodeLeases
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.readmodels.chats import ChatsProjection
 from infrastructure.readmodels.database import Database, open_database
@@ -69,8 +70,9 @@ def settings_from_environment(**overrides: object) -> Settings:
     return load_settings(os.environ, **overrides)
 
 
-def projections() -> list[Any]:
-    return [HistoryProjection(), ChatsProjection(), PresenceProjection()]
+def projections(settings: Settings | None = None) -> list[Any]:
+    room_max = settings.receipts_room_max if settings is not None else 100
+    return [HistoryProjection(room_max), ChatsProjection(), PresenceProjection()]
 
 
 def build_tokens(settings: Settings) -> TokenService:
@@ -89,15 +91,17 @@ def build_container(settings: Settings) -> Container:
         store = open_event_store(location)
         db = open_database(location)
         if isinstance(location, PostgresLocation):
-            runner = ProjectionRunner(store, db, projections(), listen_conninfo=location.conninfo,
+            runner = ProjectionRunner(store, db, projections(settings),
+                                      listen_conninfo=location.conninfo,
                                       listen_channel=postgres_channel(store),
                                       leadership=ProjectionLeadership(location.conninfo))
         else:
-            runner = ProjectionRunner(store, db, projections())
-    writer = GroupCommitWriter(store, on_commit=runner.wake, loader=AggregateLoader(store))
+            runner = ProjectionRunner(store, db, projections(settings))
+        leases = SqlNodeLeases(db)
+    writer = GroupCommitWriter(store, AggregateLoader(store), on_commit=runner.wake)
     read_models = SqlReadModels(db)
     service = ChatService(store, writer, read_models, runner, Argon2Hasher(),
-                          settings.effective_node_id)
+                          settings.effective_node_id, leases)
     container = Container(settings=settings, location=location, store=store, db=db,
                           runner=runner, writer=writer,
                           read_models=read_models, service=service,

@@ -8,6 +8,7 @@ from infrastructure.stored_events import (
     MEMBER_ADDED,
     MEMBER_REMOVED,
     READ,
+    READ_UPTO,
     SENT,
     Change,
     uuid_text,
@@ -104,7 +105,11 @@ class ChatsProjection(Projection):
                     "content": s.content, "seq": c.position, "createdAt": c.at,
                     "clientMessageId": s.client_message_id,
                 })
-            elif c.topic == READ:
+            elif c.topic == READ_UPTO:  # a read mark names its chat and seq
+                chat_id = uuid_text(s.chat_id.data)
+                self._read(tx, chats[chat_id], chat_id, s.seq, s.user_id,
+                           uuid_text(s.message_id.data) in sent_here)
+            elif c.topic == READ:  # per-message reads of earlier releases
                 found = where.get(c.originator_id)
                 if found is not None:
                     self._read(tx, chats[found[0]], found[0], found[1], s.user_id,
@@ -151,6 +156,8 @@ class ChatsProjection(Projection):
                 chats.setdefault(c.originator_id, _ChatState())
             elif c.topic in (SENT, READ) and c.originator_id in where:
                 chats.setdefault(where[c.originator_id][0], _ChatState())
+            elif c.topic == READ_UPTO:
+                chats.setdefault(uuid_text(c.state.chat_id.data), _ChatState())
         for chat_id, user_id, read_seq, unread in select_in(
             tx, "SELECT chat_id, user_id, read_seq, unread FROM rm_unread"
             " WHERE chat_id IN ({keys})", chats,

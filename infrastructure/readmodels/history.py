@@ -1,9 +1,23 @@
-"""Message history per chat, with delivered/read receipts."""
+"""Message history per chat, with delivered/read receipts.
+
+Receipts are high-water marks per member and chat: rm_delivered_marks and
+rm_read_marks. rm_receipts keeps the per-message receipts that releases before
+issue 12 stored (Message.Delivered / Message.Read): they still count."""
 
 from typing import Any
 
 from infrastructure.readmodels.common import Feed, Projection, select_in
-from infrastructure.stored_events import DELIVERED, READ, SENT, Change, uuid_text
+from infrastructure.stored_events import (
+    DELIVERED,
+    DELIVERED_UPTO,
+    READ,
+    READ_UPTO,
+    SENT,
+    Change,
+    uuid_text,
+)
+
+RECEIPTS_ROOM_MAX = 100
 
 
 class HistoryProjection(Projection):
@@ -11,7 +25,7 @@ class HistoryProjection(Projection):
     the thousand instead of a statement per row."""
 
     name = "history"
-    tables = ["rm_messages", "rm_receipts", "rm_read_marks"]
+    tables = ["rm_messages", "rm_receipts", "rm_read_marks", "rm_delivered_marks"]
     ddl = [
         "CREATE TABLE IF NOT EXISTS rm_messages (id TEXT PRIMARY KEY, chat_id TEXT NOT NULL,"
         " sender_id TEXT NOT NULL, content TEXT NOT NULL, seq BIGINT NOT NULL,"
@@ -21,10 +35,17 @@ class HistoryProjection(Projection):
         # "Read" is a high-water mark: reading a message reads all earlier ones.
         "CREATE TABLE IF NOT EXISTS rm_read_marks (chat_id TEXT NOT NULL, user_id TEXT NOT NULL,"
         " seq BIGINT NOT NULL, PRIMARY KEY (chat_id, user_id))",
+        "CREATE TABLE IF NOT EXISTS rm_delivered_marks (chat_id TEXT NOT NULL,"
+        " user_id TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (chat_id, user_id))",
     ]
     indexes = [
         "CREATE UNIQUE INDEX IF NOT EXISTS rm_messages_chat_seq ON rm_messages (chat_id, seq)",
     ]
+
+    def __init__(self, receipts_room_max: int = RECEIPTS_ROOM_MAX) -> None:
+        # Above this many members a receipt reaches only the message's sender: its
+        # feed row names the sender (user_id), and only they see it.
+        self.receipts_room_max = receipts_room_max
 
     def apply(self, tx: Any, changes: list[Change]) -> None:
         feed = Feed(self.name)
@@ -43,9 +64,19 @@ class HistoryProjection(Projection):
         messages: list[tuple[Any, ...]] = []
         receipt_rows: list[tuple[str, str, str, str]] = []
         marks: list[tuple[str, str, int]] = []
+        delivered_marks: list[tuple[str, str, int]] = []
         for c in changes:
             s = c.state
-            if c.topic == SENT:
+            if c.topic in (DELIVERED_UPTO, READ_UPTO):
+                chat_id = uuid_text(s.chat_id.data)
+                read = c.topic == READ_UPTO
+                (marks if read else delivered_marks).append((chat_id, s.user_id, s.seq))
+                feed.add(c, "message-read" if read else "message-delivered", {
+                    "chatId": chat_id, "messageId": uuid_text(s.message_id.data),
+                    "userId": s.user_id, "at": c.at,
+                }, chat_id=chat_id,
+                    user_id=s.sender_id if s.members > self.receipts_room_max else None)
+            elif c.topic == SENT:
                 chat_id = where[c.originator_id][0]
                 messages.append((c.originator_id, chat_id, s.sender_id, s.content, c.position,
                                  c.at, s.client_message_id))
@@ -77,9 +108,10 @@ class HistoryProjection(Projection):
             tx.executemany(
                 "INSERT INTO rm_receipts (message_id, user_id, kind, at) VALUES (%s, %s, %s, %s)"
                 " ON CONFLICT (message_id, user_id, kind) DO NOTHING", receipt_rows)
-        if marks:
-            tx.executemany(
-                "INSERT INTO rm_read_marks (chat_id, user_id, seq) VALUES (%s, %s, %s)"
-                " ON CONFLICT (chat_id, user_id) DO UPDATE SET seq = excluded.seq"
-                " WHERE rm_read_marks.seq < excluded.seq", marks)
+        for table, rows in (("rm_read_marks", marks), ("rm_delivered_marks", delivered_marks)):
+            if rows:
+                tx.executemany(
+                    f"INSERT INTO {table} (chat_id, user_id, seq) VALUES (%s, %s, %s)"
+                    f" ON CONFLICT (chat_id, user_id) DO UPDATE SET seq = excluded.seq"
+                    f" WHERE {table}.seq < excluded.seq", rows)
         feed.flush(tx)

@@ -1,6 +1,5 @@
 """Presence: live connections per user and node, node leases, last seen."""
 
-from datetime import timedelta
 from typing import Any
 
 from domain.presence import Connection, Node
@@ -15,8 +14,8 @@ class PresenceProjection(Projection):
         "CREATE TABLE IF NOT EXISTS rm_connections (connection_id TEXT PRIMARY KEY,"
         " user_id TEXT NOT NULL, node_id TEXT NOT NULL, opened_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_connections_user ON rm_connections (user_id)",
-        # lease_until is epoch seconds taken from the heartbeat event's own time,
-        # so a rebuild reproduces it exactly.
+        # Which node ids exist. lease_until is no longer kept here (it was taken from
+        # Heartbeat events): leases are rows of node_leases (infrastructure/presence_leases.py).
         "CREATE TABLE IF NOT EXISTS rm_nodes (node_key TEXT PRIMARY KEY, node_id TEXT NOT NULL,"
         " lease_until DOUBLE PRECISION NOT NULL)",
         "CREATE TABLE IF NOT EXISTS rm_last_seen (user_id TEXT PRIMARY KEY,"
@@ -25,12 +24,11 @@ class PresenceProjection(Projection):
 
     def handlers(self) -> dict[type, Handler]:
         return {
-            Connection.Opened: self._opened,  # type: ignore[attr-defined]
-            Connection.Closed: self._closed,  # type: ignore[attr-defined]
-            Node.Started: self._started,  # type: ignore[attr-defined]
-            Node.Restarted: self._restarted,  # type: ignore[attr-defined]
-            Node.Heartbeat: self._lease,  # type: ignore[attr-defined]
-            Node.Stopped: self._node_stopped,  # type: ignore[attr-defined]
+            Connection.Opened: self._opened,
+            Connection.Closed: self._closed,
+            Node.Started: self._started,
+            Node.Restarted: self._restarted,
+            Node.Stopped: self._node_stopped,
         }
 
     @staticmethod
@@ -72,12 +70,6 @@ class PresenceProjection(Projection):
             " ON CONFLICT (node_key) DO NOTHING",
             (e.originator_id, e.state.node_id, 0.0),
         )
-        self._lease(tx, e, feed)
-
-    def _lease(self, tx: Any, e: Change, feed: Feed) -> None:
-        until = (e.timestamp + timedelta(seconds=e.state.lease_seconds)).timestamp()
-        tx.execute("UPDATE rm_nodes SET lease_until = %s WHERE node_key = %s",
-                   (until, e.originator_id))
 
     def _drop_connections(self, tx: Any, e: Change, feed: Feed) -> None:
         node = tx.fetchone("SELECT node_id FROM rm_nodes WHERE node_key = %s",
@@ -94,9 +86,6 @@ class PresenceProjection(Projection):
 
     def _restarted(self, tx: Any, e: Change, feed: Feed) -> None:
         self._drop_connections(tx, e, feed)
-        self._lease(tx, e, feed)
 
     def _node_stopped(self, tx: Any, e: Change, feed: Feed) -> None:
         self._drop_connections(tx, e, feed)
-        tx.execute("UPDATE rm_nodes SET lease_until = 0 WHERE node_key = %s",
-                   (e.originator_id,))

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from application.feed import ChatCreated, MemberChanged, ServerEvent, message_on_wire
 from infrastructure.readmodels.common import Feed, Projection, select_in, to_json
 from infrastructure.stored_events import (
     CHAT_CREATED,
@@ -100,11 +101,9 @@ class ChatsProjection(Projection):
                 chat.by_sender[s.sender_id] = chat.by_sender.get(s.sender_id, 0) + 1
                 chat.sent.append((c.position, s.sender_id))
                 chat_messages.append((c.originator_id, chat_id, c.position, s.sender_id))
-                last_message[chat_id] = to_json({
-                    "id": c.originator_id, "chatId": chat_id, "senderId": s.sender_id,
-                    "content": s.content, "seq": c.position, "createdAt": c.at,
-                    "clientMessageId": s.client_message_id,
-                })
+                last_message[chat_id] = to_json(message_on_wire(
+                    c.originator_id, chat_id, s.sender_id, s.content, c.position, c.at,
+                    s.client_message_id))
             elif c.topic == READ_UPTO:  # a read mark names its chat and seq
                 chat_id = uuid_text(s.chat_id.data)
                 self._read(tx, chats[chat_id], chat_id, s.seq, s.user_id,
@@ -119,18 +118,21 @@ class ChatsProjection(Projection):
                 new_chats.append((chat_id, s.title, s.created_by, c.at))
                 for user_id in s.member_ids:
                     join(chat_id, user_id, c.position)
-                feed.add(c, "chat-created", {"chatId": chat_id, "memberIds": list(s.member_ids)},
+                feed.add(c, ServerEvent.CHAT_CREATED,
+                         ChatCreated(chat_id=chat_id, member_ids=list(s.member_ids)),
                          chat_id=chat_id)
             elif c.topic == MEMBER_ADDED:
                 join(c.originator_id, s.user_id, c.position)
-                feed.add(c, "member-added",
-                         {"chatId": c.originator_id, "userId": s.user_id, "by": s.added_by},
+                feed.add(c, ServerEvent.MEMBER_ADDED,
+                         MemberChanged(chat_id=c.originator_id, user_id=s.user_id,
+                                       by=s.added_by),
                          chat_id=c.originator_id, user_id=s.user_id)
             elif c.topic == MEMBER_REMOVED:
                 members[(c.originator_id, s.user_id)] = False
                 chats[c.originator_id].rows.pop(s.user_id, None)
-                feed.add(c, "member-removed",
-                         {"chatId": c.originator_id, "userId": s.user_id, "by": s.removed_by},
+                feed.add(c, ServerEvent.MEMBER_REMOVED,
+                         MemberChanged(chat_id=c.originator_id, user_id=s.user_id,
+                                       by=s.removed_by),
                          chat_id=c.originator_id, user_id=s.user_id)
 
         if new_chats:

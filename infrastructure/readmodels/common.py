@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from eventsourcing.utils import get_topic
 
+from application.feed import FeedPayload, ServerEvent
 from infrastructure.readmodels.database import Database
 from infrastructure.stored_events import Change
 
@@ -53,14 +54,14 @@ class Feed:
         self.rows: list[tuple[Any, ...]] = []
         self._last: tuple[int, int] = (0, -1)  # (position, ordinal) of the last row
 
-    def add(self, change: Change, type_: str, payload: dict[str, Any],
+    def add(self, change: Change, type_: ServerEvent, payload: FeedPayload,
             chat_id: str | None = None, user_id: str | None = None) -> None:
         position, ordinal = self._last
         # Several rows of one event (a node's users going offline) keep apart by ordinal.
         ordinal = ordinal + 1 if position == change.position else 0
         self._last = (change.position, ordinal)
-        self.rows.append((change.position, self.source, ordinal, chat_id, user_id, type_,
-                          to_json(payload), change.at))
+        self.rows.append((change.position, self.source, ordinal, chat_id, user_id,
+                          type_.value, to_json(payload), change.at))
 
     def flush(self, tx: Any) -> None:
         if self.rows:

@@ -6,6 +6,7 @@ issue 12 stored (Message.Delivered / Message.Read): they still count."""
 
 from typing import Any
 
+from application.feed import Receipt, ServerEvent, message_on_wire, new_message
 from infrastructure.readmodels.common import Feed, Projection, select_in
 from infrastructure.stored_events import (
     DELIVERED,
@@ -71,20 +72,17 @@ class HistoryProjection(Projection):
                 chat_id = uuid_text(s.chat_id.data)
                 read = c.topic == READ_UPTO
                 (marks if read else delivered_marks).append((chat_id, s.user_id, s.seq))
-                feed.add(c, "message-read" if read else "message-delivered", {
-                    "chatId": chat_id, "messageId": uuid_text(s.message_id.data),
-                    "userId": s.user_id, "at": c.at,
-                }, chat_id=chat_id,
+                feed.add(c, ServerEvent.MESSAGE_READ if read else ServerEvent.MESSAGE_DELIVERED,
+                         Receipt(chat_id=chat_id, message_id=uuid_text(s.message_id.data),
+                                 user_id=s.user_id, at=c.at), chat_id=chat_id,
                     user_id=s.sender_id if s.members > self.receipts_room_max else None)
             elif c.topic == SENT:
                 chat_id = where[c.originator_id][0]
                 messages.append((c.originator_id, chat_id, s.sender_id, s.content, c.position,
                                  c.at, s.client_message_id))
-                feed.add(c, "new-message", {
-                    "id": c.originator_id, "chatId": chat_id, "senderId": s.sender_id,
-                    "content": s.content, "seq": c.position, "createdAt": c.at,
-                    "deliveryStatus": "sent", "clientMessageId": s.client_message_id,
-                }, chat_id=chat_id)
+                feed.add(c, ServerEvent.NEW_MESSAGE, new_message(message_on_wire(
+                    c.originator_id, chat_id, s.sender_id, s.content, c.position, c.at,
+                    s.client_message_id)), chat_id=chat_id)
             elif c.topic in (DELIVERED, READ):
                 found = where.get(c.originator_id)
                 if found is None:
@@ -95,10 +93,9 @@ class HistoryProjection(Projection):
                                      c.at))
                 if read:
                     marks.append((chat_id, s.user_id, seq))
-                feed.add(c, "message-read" if read else "message-delivered", {
-                    "chatId": chat_id, "messageId": c.originator_id, "userId": s.user_id,
-                    "at": c.at,
-                }, chat_id=chat_id)
+                feed.add(c, ServerEvent.MESSAGE_READ if read else ServerEvent.MESSAGE_DELIVERED,
+                         Receipt(chat_id=chat_id, message_id=c.originator_id,
+                                 user_id=s.user_id, at=c.at), chat_id=chat_id)
         if messages:
             messages.sort()  # in key order: neighbouring rows share B-tree pages
             tx.insert("rm_messages", ("id", "chat_id", "sender_id", "content", "seq",

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from application.feed import ServerEvent, UserOffline, UserOnline
 from domain.presence import Connection, Node
 from infrastructure.readmodels.common import Feed, Handler, Projection
 from infrastructure.stored_events import Change
@@ -45,7 +46,7 @@ class PresenceProjection(Projection):
             (e.originator_id, user_id, e.state.node_id, e.at),
         )
         if first:
-            feed.add(e, "user-online", {"userId": user_id}, user_id=user_id)
+            feed.add(e, ServerEvent.USER_ONLINE, UserOnline(user_id=user_id), user_id=user_id)
 
     def _went_away(self, tx: Any, user_id: str, e: Change, feed: Feed) -> None:
         if self._count(tx, user_id) == 0:
@@ -54,7 +55,8 @@ class PresenceProjection(Projection):
                 " ON CONFLICT (user_id) DO UPDATE SET last_seen = excluded.last_seen",
                 (user_id, e.at),
             )
-            feed.add(e, "user-offline", {"userId": user_id, "lastSeen": e.at}, user_id=user_id)
+            feed.add(e, ServerEvent.USER_OFFLINE, UserOffline(user_id=user_id, last_seen=e.at),
+                     user_id=user_id)
 
     def _closed(self, tx: Any, e: Change, feed: Feed) -> None:
         row = tx.fetchone("SELECT user_id FROM rm_connections WHERE connection_id = %s",

@@ -6,6 +6,7 @@ from uuid import UUID
 
 import msgspec
 
+from application.feed import ServerEvent
 from application.views import (
     ChatListItem,
     ChatView,
@@ -179,9 +180,10 @@ class SqlReadModels:
                 " AND chat_id IS NOT NULL AND (user_id = %s OR (chat_id IN"
                 " (SELECT chat_id FROM rm_members WHERE user_id = %s)"
                 # A receipt of a big chat names the sender: only they get it.
-                " AND NOT (user_id IS NOT NULL AND type IN ('message-delivered', 'message-read'))))"
+                " AND NOT (user_id IS NOT NULL AND type IN (%s, %s))))"
                 " ORDER BY position, source, ordinal LIMIT %s",
-                (after, user_id, user_id, limit),
+                (after, user_id, user_id, ServerEvent.MESSAGE_DELIVERED.value,
+                 ServerEvent.MESSAGE_READ.value, limit),
             )
         return [FeedItem(position=int(r[0]), type=r[1], chat_id=r[2], data=json.loads(r[3]),
                          occurred_at=r[4]) for r in rows]

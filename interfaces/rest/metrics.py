@@ -30,6 +30,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from application.feed import ServerEvent
 from infrastructure.eventstore import head_position
 
 CONNECTIONS = Gauge("eschat_connections", "Open Socket.IO connections of this process",
@@ -103,7 +104,7 @@ class Metrics:
 
 def count_messages(rows: list[tuple[Any, ...]], upto: int | None = None) -> None:
     """Projection-runner listener: feed rows are (position, type, chat_id, user_id, payload)."""
-    sent = sum(1 for row in rows if row[1] == "new-message")
+    sent = sum(1 for row in rows if row[1] == ServerEvent.NEW_MESSAGE)
     if sent:
         MESSAGES_STORED.inc(sent)
 

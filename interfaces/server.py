@@ -17,8 +17,8 @@ from infrastructure.presence_leases import SqlNodeLeases
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.readmodels.chats import ChatsProjection
 from infrastructure.readmodels.database import Database, open_database
-from infrastructure.readmodels.history import HistoryProjection
-from infrastructure.readmodels.presence import PresenceProjection
+from infrastructure.readmodels.history import HistoryView
+from infrastructure.readmodels.presence import PresenceView
 from infrastructure.readmodels.queries import SqlReadModels
 from infrastructure.settings import Settings, load_settings
 from infrastructure.tokens import ExternalIssuer, TokenService, dev_secret
@@ -72,7 +72,7 @@ def settings_from_environment(**overrides: object) -> Settings:
 
 def projections(settings: Settings | None = None) -> list[Any]:
     room_max = settings.receipts_room_max if settings is not None else 100
-    return [HistoryProjection(room_max), ChatsProjection(), PresenceProjection()]
+    return [HistoryView(room_max), ChatsProjection(), PresenceView()]
 
 
 def build_tokens(settings: Settings) -> TokenService:

@@ -15,7 +15,7 @@ from infrastructure.eventstore import ChatEventStore, open_event_store, postgres
 from infrastructure.passwords import Argon2Hasher
 from infrastructure.presence_leases import SqlNodeLeases
 from infrastructure.projection_runner import ProjectionRunner
-from infrastructure.readmodels.chats import ChatsProjection
+from infrastructure.readmodels.chats import ChatsView
 from infrastructure.readmodels.database import Database, open_database
 from infrastructure.readmodels.history import HistoryView
 from infrastructure.readmodels.presence import PresenceView
@@ -72,7 +72,7 @@ def settings_from_environment(**overrides: object) -> Settings:
 
 def projections(settings: Settings | None = None) -> list[Any]:
     room_max = settings.receipts_room_max if settings is not None else 100
-    return [HistoryView(room_max), ChatsProjection(), PresenceView()]
+    return [HistoryView(room_max), ChatsView(), PresenceView()]
 
 
 def build_tokens(settings: Settings) -> TokenService:

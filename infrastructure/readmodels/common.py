@@ -1,13 +1,9 @@
-"""Shared pieces of the read models: the tracking table and the feed."""
+"""Shared pieces of the read models: the tracking table, the feed table, the view base."""
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-import msgspec
-from eventsourcing.utils import get_topic
-
-from application.feed import FeedPayload, ServerEvent
 from infrastructure.readmodels.database import Database
 from infrastructure.stored_events import Change
 
@@ -33,48 +29,13 @@ FEED_DDL = [
 FEED_INDEXES = ["CREATE INDEX IF NOT EXISTS rm_feed_chat ON rm_feed (chat_id, position)"]
 
 
-_encode = msgspec.json.Encoder(order="sorted").encode
-
-
-def to_json(data: Any) -> str:
-    """Compact JSON with sorted keys (msgspec: several times faster than json.dumps)."""
-    return _encode(data).decode()
-
-
 FEED_COLUMNS = ("position", "source", "ordinal", "chat_id", "user_id", "type", "payload",
                 "occurred_at")
 
 
-class Feed:
-    """The feed rows one projection writes for a batch, inserted in one executemany.
-    Projections never read the feed back, so buffering them changes nothing."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.rows: list[tuple[Any, ...]] = []
-        self._last: tuple[int, int] = (0, -1)  # (position, ordinal) of the last row
-
-    def add(self, change: Change, type_: ServerEvent, payload: FeedPayload,
-            chat_id: str | None = None, user_id: str | None = None) -> None:
-        position, ordinal = self._last
-        # Several rows of one event (a node's users going offline) keep apart by ordinal.
-        ordinal = ordinal + 1 if position == change.position else 0
-        self._last = (change.position, ordinal)
-        self.rows.append((change.position, self.source, ordinal, chat_id, user_id,
-                          type_.value, to_json(payload), change.at))
-
-    def flush(self, tx: Any) -> None:
-        if self.rows:
-            tx.insert("rm_feed", FEED_COLUMNS, self.rows)
-            self.rows = []
-
-
-Handler = Callable[[Any, Change, Feed], None]
-
-
 class Projection:
-    """A read model built only from events. Subclasses list their tables' DDL and
-    either handle events one by one (`handlers`) or a whole batch (`apply`)."""
+    """The view of one read model: its tables and their DDL, and `apply`, which
+    writes what its pure projection (application/projections/) makes of a batch."""
 
     name: str = ""
     ddl: list[str] = []
@@ -83,18 +44,9 @@ class Projection:
     indexes: list[str] = []
     tables: list[str] = []
 
-    def handlers(self) -> dict[type, Handler]:
-        raise NotImplementedError
-
     def apply(self, tx: Any, changes: list[Change]) -> None:
         """Applies a batch of changes in store order, within the caller's transaction."""
-        by_topic = {get_topic(cls): handler for cls, handler in self.handlers().items()}
-        feed = Feed(self.name)
-        for change in changes:
-            handler = by_topic.get(change.topic)
-            if handler is not None:
-                handler(tx, change, feed)
-        feed.flush(tx)
+        raise NotImplementedError
 
 
 _INDEX_ON = re.compile(r"^CREATE (?:UNIQUE )?INDEX IF NOT EXISTS \w+ ON (\w+)")

@@ -30,11 +30,12 @@ from eventsourcing.domain import Aggregate  # noqa: E402
 from domain.chat import Chat  # noqa: E402
 from domain.message import Message  # noqa: E402
 from domain.presence import Connection, Node  # noqa: E402
+from domain.receipts import Receipts
 from domain.user import User  # noqa: E402
 from infrastructure.database_url import SqliteLocation, parse_database_url  # noqa: E402
 from infrastructure.eventstore import ChatEventStore, head_position  # noqa: E402
 from infrastructure.settings import load_settings  # noqa: E402
-from interfaces.server import Container, build_container  # noqa: E402
+from interfaces.server import Container, bootstrap  # noqa: E402
 
 USERS = 5000
 CHATS = 1000
@@ -44,7 +45,7 @@ SAVE_BATCH = 5000  # aggregates per save: one transaction each
 def container_for(url: str, data_dir: str) -> Container:
     settings = load_settings({}, database_url=url, data_dir=data_dir,
                              jwt_secret="bench-" + "x" * 32, node_id="bench")
-    return build_container(settings)
+    return bootstrap(settings)
 
 
 def reset(url: str) -> None:
@@ -73,7 +74,11 @@ class Seeder:
         self.chat_index: dict[UUID, Chat] = {}
         self.recent: list[Message] = []  # receipts go to recent messages
         self.open: list[Connection] = []
-        self.node = Node(node_id="bench-node", lease_seconds=30.0)
+        self.node = Node(node_id="bench-node")
+        # Receipts are marks per member and chat; a message's seq is not known before
+        # its save, so the seeder marks with the order it triggered messages in.
+        self.receipts: dict[tuple[UUID, str], Receipts] = {}
+        self.order: dict[UUID, int] = {}
 
     def _touch(self, aggregate: Aggregate) -> None:
         self.events += 1
@@ -108,6 +113,7 @@ class Seeder:
             message = Message(chat_id=chat.id, sender_id=sender,
                               content="hello " * rng.randint(1, 20), client_message_id=client_id)
             self.recent.append(message)
+            self.order[message.id] = self.events
             if len(self.recent) > 2000:
                 self.recent = self.recent[-1000:]
             self._touch(message)
@@ -115,9 +121,16 @@ class Seeder:
             message = rng.choice(self.recent)
             chat = self.chat_index[message.chat_id]
             user = rng.choice(chat.member_ids)
-            changed = message.read_by_user(user) if roll < 0.94 else message.deliver_to(user)
-            if changed:
-                self._touch(message)
+            if user == message.sender_id:
+                return
+            receipts = self.receipts.get((chat.id, user))
+            if receipts is None:
+                receipts = self.receipts[(chat.id, user)] = Receipts(chat_id=chat.id,
+                                                                     user_id=user)
+            seq, members = self.order[message.id], len(chat.member_ids)
+            if (receipts.read(message.id, message.sender_id, seq, members) if roll < 0.84
+                    else receipts.deliver(message.id, message.sender_id, seq, members)):
+                self._touch(receipts)
         elif roll < 0.91:
             chat = rng.choice(self.chats)
             user = rng.choice(self.users)
@@ -137,7 +150,7 @@ class Seeder:
                 self.open.append(connection)
             self._touch(connection)
         else:
-            self.node.heartbeat(30.0)
+            self.node.restart()
             self._touch(self.node)
 
     def run(self, events: int) -> None:

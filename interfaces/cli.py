@@ -35,9 +35,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from interfaces.server import build_container
+    from interfaces.server import bootstrap
 
-    container = build_container(_settings(args))
+    container = bootstrap(_settings(args))
     try:
         container.writer.start()
         asyncio.run(container.service.ensure_user(args.user))
@@ -50,9 +50,9 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def cmd_projections(args: argparse.Namespace) -> int:
     from infrastructure.eventstore import head_position
-    from interfaces.server import build_container
+    from interfaces.server import bootstrap
 
-    container = build_container(_settings(args))
+    container = bootstrap(_settings(args))
     try:
         runner = container.runner
         if args.action == "rebuild":

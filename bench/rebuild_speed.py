@@ -35,7 +35,7 @@ from domain.user import User  # noqa: E402
 from infrastructure.database_url import SqliteLocation, parse_database_url  # noqa: E402
 from infrastructure.eventstore import ChatEventStore, head_position  # noqa: E402
 from infrastructure.settings import load_settings  # noqa: E402
-from interfaces.server import Container, build_container  # noqa: E402
+from interfaces.server import Container, bootstrap  # noqa: E402
 
 USERS = 5000
 CHATS = 1000
@@ -45,7 +45,7 @@ SAVE_BATCH = 5000  # aggregates per save: one transaction each
 def container_for(url: str, data_dir: str) -> Container:
     settings = load_settings({}, database_url=url, data_dir=data_dir,
                              jwt_secret="bench-" + "x" * 32, node_id="bench")
-    return build_container(settings)
+    return bootstrap(settings)
 
 
 def reset(url: str) -> None:

@@ -40,9 +40,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from interfaces.server import build_container
+    from interfaces.server import bootstrap
 
-    container = build_container(_settings(args))
+    container = bootstrap(_settings(args))
     try:
         container.writer.start()
         asyncio.run(container.service.ensure_user(args.user))
@@ -129,9 +129,9 @@ def _rebuild(container: "Container", args: argparse.Namespace) -> int:
 
 
 def cmd_projections(args: argparse.Namespace) -> int:
-    from interfaces.server import build_container
+    from interfaces.server import bootstrap
 
-    container = build_container(_settings(args))
+    container = bootstrap(_settings(args))
     try:
         code = _rebuild(container, args) if args.action == "rebuild" else 0
         _print_status(container)

@@ -123,6 +123,8 @@ def uuid_text(hex_or_text: str) -> str:
     h = hex_or_text
     if len(h) == 32:
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    if len(h) == 36 and h[8] == "-" and h.islower():  # PostgreSQL's uuid::text already
+        return h
     return str(UUID(h))
 
 

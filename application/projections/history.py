@@ -102,4 +102,10 @@ class HistoryProjection:
                 ops.feed.add(e, ServerEvent.MESSAGE_READ if read else ServerEvent.MESSAGE_DELIVERED,
                              Receipt(chat_id=chat_id, message_id=e.message_id,
                                      user_id=e.user_id, at=e.at), chat_id=chat_id)
+        # One row per key, the highest mark: what raising them one by one leaves.
+        for marks in (ops.read_marks, ops.delivered_marks):
+            highest: dict[tuple[str, str], int] = {}
+            for m in marks:
+                highest[(m.chat_id, m.user_id)] = max(m.seq, highest.get((m.chat_id, m.user_id), 0))
+            marks[:] = [MarkRow(c, u, seq) for (c, u), seq in highest.items()]
         return ops

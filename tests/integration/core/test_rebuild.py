@@ -76,6 +76,8 @@ async def test_rebuild_equals_live(database_url: str, tmp_path: Path) -> None:
     try:
         failures = await random_commands(container, 3000, seed=7)
         head = head_position(container.store)
+        # sync() gives up after a few seconds; a machine under load may need more.
+        assert await container.runner.wait_for(head, 60)
         live = dump_read_models(container)
     finally:
         container.close()

@@ -110,9 +110,9 @@ class GroupCommitWriter:
             self._started = True
             self._thread.start()
 
-    def submit(self, command: Command) -> "Future[Outcome[Any]]":
+    def submit(self, command: Command, bulk: bool = False) -> "Future[Outcome[Any]]":
         future: Future[Outcome[Any]] = Future()
-        self._put(_Queued(command, future))
+        self._put(_Queued(command, future), bulk)
         return future
 
     def submit_async(self, command: Command, bulk: bool = False

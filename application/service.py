@@ -76,9 +76,9 @@ class ChatService:
         self._leases = leases
 
     async def _run(
-        self, command: Callable[[UnitOfWork], Outcome[T]], wait: bool = True
+        self, command: Callable[[UnitOfWork], Outcome[T]], wait: bool = True, bulk: bool = False
     ) -> Outcome[T]:
-        outcome: Outcome[T] = await self._writer.submit_async(command)
+        outcome: Outcome[T] = await self._writer.submit_async(command, bulk)
         if wait and outcome.position is not None:
             # Read-your-writes: the caller's next query sees this change.
             await self._progress.wait_for(outcome.position, READ_YOUR_WRITES_TIMEOUT)
@@ -193,7 +193,7 @@ class ChatService:
         self, command: Callable[[UnitOfWork], Outcome[commands.ReceiptOutcome]], user: str,
         wait: bool,
     ) -> Receipt:
-        outcome = await self._run(command, wait=wait)
+        outcome = await self._run(command, wait=wait, bulk=True)
         receipt = outcome.value
         at = iso(outcome.event.timestamp if outcome.event is not None else utcnow())
         return Receipt(chat_id=str(receipt.chat_id), message_id=str(receipt.message_id),

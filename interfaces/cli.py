@@ -182,6 +182,8 @@ BENCHES = {
     "history": "rest_history.py",
     "rebuild": "rebuild_speed.py",
     "cluster": "cluster_fanout.py",
+    "aging": "aging.py",
+    "receipt-storm": "receipt_storm.py",
 }
 
 

@@ -25,9 +25,10 @@ def test_a_send_queued_behind_a_receipt_storm_runs_in_the_next_batch() -> None:
     writer = GroupCommitWriter(Application[UUID](env={"PERSISTENCE_MODULE": "eventsourcing.popo"}),
                                NoAggregates())
     ran: list[tuple[str, int]] = []
-    busy = threading.Event()
+    busy, running = threading.Event(), threading.Event()
 
     def blocker(uow: UnitOfWork) -> Outcome[None]:
+        running.set()
         busy.wait(5)
         return Outcome(None)
 
@@ -38,6 +39,7 @@ def test_a_send_queued_behind_a_receipt_storm_runs_in_the_next_batch() -> None:
         return run
 
     first = writer.submit(blocker)
+    assert running.wait(5)
     # Queued while the writer is busy with `first`: the storm first, then a send.
     for i in range(2 * BULK_PER_BATCH + 10):
         writer.submit(command(f"receipt {i}"), bulk=True)

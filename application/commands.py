@@ -14,6 +14,7 @@ from domain.errors import Conflict, InvalidInput, NotFound
 from domain.ids import check_user_id, parse_uuid, user_aggregate_id
 from domain.message import Message, check_content
 from domain.presence import Connection, Node
+from domain.receipts import Receipts
 from domain.user import User
 
 MAX_CLIENT_MESSAGE_ID = 128
@@ -140,39 +141,61 @@ def send_message(
     return Reading(run, reads)
 
 
-def _member_message(uow: UnitOfWork, user: str, chat_id: object, message_id: object) -> Message:
-    chat = uow.get(parse_uuid(chat_id, "chatId"), Chat, "chat")
-    message_uuid = parse_uuid(message_id, "messageId")
-    chat.require_member(user)
-    message = uow.find(message_uuid, Message)
-    if message is None or message.chat_id != chat.id:
-        raise NotFound("message not found in this chat")
-    return message
+@dataclass(frozen=True)
+class ReceiptOutcome:
+    """What a receipt command answers: the message it named, whether a mark moved."""
+
+    chat_id: UUID
+    message_id: UUID
+    moved: bool
+
+
+def _receipt(user: str, chat_id: object, message_id: object, read: bool
+             ) -> Callable[[UnitOfWork], Outcome[ReceiptOutcome]]:
+    """Moves the member's high-water mark in the chat up to the message. The message
+    is one stored event (its Sent), read for its seq and sender; the receipt is an
+    event of the member's Receipts aggregate, never of the message."""
+
+    def run(uow: UnitOfWork) -> Outcome[ReceiptOutcome]:
+        chat = uow.get(parse_uuid(chat_id, "chatId"), Chat, "chat")
+        message_uuid = parse_uuid(message_id, "messageId")
+        chat.require_member(user)
+        message = uow.find(message_uuid, Message)
+        seq = uow.position_of(message_uuid)
+        if message is None or message.chat_id != chat.id or seq is None:
+            raise NotFound("message not found in this chat")
+        unchanged = Outcome(ReceiptOutcome(chat.id, message.id, moved=False))
+        if user == message.sender_id:
+            return unchanged  # the sender never counts as a reader of their own message
+        receipts_id = Receipts.create_id(chat.id, user)
+        receipts = uow.find(receipts_id, Receipts)
+        if receipts is None:
+            receipts = Receipts(chat_id=chat.id, user_id=user)
+            uow.add(receipts)
+        members = len(chat.member_ids)
+        moved = (receipts.read(message.id, message.sender_id, seq, members) if read
+                 else receipts.deliver(message.id, message.sender_id, seq, members))
+        if not moved:
+            return unchanged
+        return Outcome(ReceiptOutcome(chat.id, message.id, moved=True), last_event(receipts))
+
+    reads = _ids(chat_id, message_id)
+    with suppress(InvalidInput):
+        reads.append(Receipts.create_id(parse_uuid(chat_id, "chatId"), user))
+    return Reading(run, reads)
 
 
 def mark_delivered(
     user: str, chat_id: object, message_id: object
-) -> Callable[[UnitOfWork], Outcome[Message]]:
-    def run(uow: UnitOfWork) -> Outcome[Message]:
-        message = _member_message(uow, user, chat_id, message_id)
-        changed = message.deliver_to(user)
-        return Outcome(message, last_event(message) if changed else None)
-
-    return Reading(run, _ids(chat_id, message_id))
+) -> Callable[[UnitOfWork], Outcome[ReceiptOutcome]]:
+    return _receipt(user, chat_id, message_id, read=False)
 
 
 def mark_read(
     user: str, chat_id: object, message_id: object
-) -> Callable[[UnitOfWork], Outcome[Message]]:
-    """Reading a message marks every earlier message of the chat read too: the
-    projections treat the Read event as a high-water mark for the user."""
-
-    def run(uow: UnitOfWork) -> Outcome[Message]:
-        message = _member_message(uow, user, chat_id, message_id)
-        changed = message.read_by_user(user)
-        return Outcome(message, last_event(message) if changed else None)
-
-    return Reading(run, _ids(chat_id, message_id))
+) -> Callable[[UnitOfWork], Outcome[ReceiptOutcome]]:
+    """Reading a message marks every earlier message of the chat read too."""
+    return _receipt(user, chat_id, message_id, read=True)
 
 
 def open_connection(user_id: str, node_id: str) -> Callable[[UnitOfWork], Outcome[Connection]]:
@@ -195,25 +218,16 @@ def close_connection(connection_id: UUID) -> Callable[[UnitOfWork], Outcome[None
     return run
 
 
-def node_started(node_id: str, lease_seconds: float) -> Callable[[UnitOfWork], Outcome[None]]:
+def node_started(node_id: str) -> Callable[[UnitOfWork], Outcome[None]]:
+    """A node starts (again) under its id: connections it had before are gone."""
+
     def run(uow: UnitOfWork) -> Outcome[None]:
         node = uow.find(Node.create_id(node_id), Node)
         if node is None:
-            node = Node(node_id=node_id, lease_seconds=lease_seconds)
+            node = Node(node_id=node_id)
             uow.add(node)
         else:
-            node.restart(lease_seconds)
-        return Outcome(None, last_event(node))
-
-    return run
-
-
-def node_heartbeat(node_id: str, lease_seconds: float) -> Callable[[UnitOfWork], Outcome[None]]:
-    """Renews the node's lease: its connections count while the lease runs."""
-
-    def run(uow: UnitOfWork) -> Outcome[None]:
-        node = uow.get(Node.create_id(node_id), Node, "node")
-        node.heartbeat(lease_seconds)
+            node.restart()
         return Outcome(None, last_event(node))
 
     return run

@@ -19,6 +19,14 @@ class ReadModels(Protocol):
     def lapsed_nodes(self, now: float) -> list[str]: ...
 
 
+class NodeLeases(Protocol):
+    """Node leases: a row per node with an expiry, renewed in place (never an event:
+    a lease renewed every heartbeat would grow a stream without end)."""
+
+    def renew(self, node_id: str, lease_seconds: float) -> None: ...
+    def drop(self, node_id: str) -> None: ...
+
+
 class ProjectionProgress(Protocol):
     async def wait_for(self, position: int, timeout: float) -> bool:
         """Waits until every projection has processed `position`."""

@@ -5,13 +5,14 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 
 from application import commands
-from application.ports import PasswordHasher, ProjectionProgress, ReadModels
+from application.ports import NodeLeases, PasswordHasher, ProjectionProgress, ReadModels
 from application.unit_of_work import UnitOfWork
 from application.views import (
     ChatListItem,
@@ -29,6 +30,10 @@ from domain.ids import check_user_id, parse_uuid, user_aggregate_id
 from domain.user import User, check_username
 
 T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 READ_YOUR_WRITES_TIMEOUT = 5.0
 MAX_PAGE = 200
@@ -60,6 +65,7 @@ class ChatService:
         progress: ProjectionProgress,
         hasher: PasswordHasher,
         node_id: str,
+        leases: NodeLeases,
     ) -> None:
         self._store = store
         self._writer = writer
@@ -67,11 +73,12 @@ class ChatService:
         self._progress = progress
         self._hasher = hasher
         self.node_id = node_id
+        self._leases = leases
 
     async def _run(
-        self, command: Callable[[UnitOfWork], Outcome[T]], wait: bool = True
+        self, command: Callable[[UnitOfWork], Outcome[T]], wait: bool = True, bulk: bool = False
     ) -> Outcome[T]:
-        outcome: Outcome[T] = await self._writer.submit_async(command)
+        outcome: Outcome[T] = await self._writer.submit_async(command, bulk)
         if wait and outcome.position is not None:
             # Read-your-writes: the caller's next query sees this change.
             await self._progress.wait_for(outcome.position, READ_YOUR_WRITES_TIMEOUT)
@@ -183,13 +190,14 @@ class ChatService:
         return view
 
     async def _receipt(
-        self, command: Callable[[UnitOfWork], Outcome[Any]], user: str, wait: bool
+        self, command: Callable[[UnitOfWork], Outcome[commands.ReceiptOutcome]], user: str,
+        wait: bool,
     ) -> Receipt:
-        outcome = await self._run(command, wait=wait)
-        message = outcome.value
-        at = iso(outcome.event.timestamp) if outcome.event is not None else iso(message.modified_on)
-        return Receipt(chat_id=str(message.chat_id), message_id=str(message.id), user_id=user,
-                       at=at, seq=outcome.position)
+        outcome = await self._run(command, wait=wait, bulk=True)
+        receipt = outcome.value
+        at = iso(outcome.event.timestamp if outcome.event is not None else utcnow())
+        return Receipt(chat_id=str(receipt.chat_id), message_id=str(receipt.message_id),
+                       user_id=user, at=at, seq=outcome.position)
 
     async def mark_delivered(
         self, user: str, chat_id: object, message_id: object, wait: bool = True
@@ -234,13 +242,17 @@ class ChatService:
         await self._run(commands.close_connection(connection_id), wait=False)
 
     async def node_started(self, lease_seconds: float) -> None:
-        await self._run(commands.node_started(self.node_id, lease_seconds), wait=False)
+        """The lease first (off the writer), so this node's connections count at once."""
+        await asyncio.to_thread(self._leases.renew, self.node_id, lease_seconds)
+        await self._run(commands.node_started(self.node_id), wait=False)
 
     async def node_heartbeat(self, lease_seconds: float) -> None:
-        await self._run(commands.node_heartbeat(self.node_id, lease_seconds), wait=False)
+        """Renews the lease row in place: the same cost on day one and after a year."""
+        await asyncio.to_thread(self._leases.renew, self.node_id, lease_seconds)
 
     async def node_stopped(self) -> None:
         await self._run(commands.node_stopped(self.node_id), wait=False)
+        await asyncio.to_thread(self._leases.drop, self.node_id)
 
     async def expire_lapsed_nodes(self) -> list[str]:
         """Stops nodes whose lease lapsed (they died): their users go offline."""

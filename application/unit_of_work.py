@@ -1,43 +1,54 @@
 """A unit of work: the aggregates one batch of commands reads and changes."""
 
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 
 from domain.errors import NotFound
 
 A = TypeVar("A", bound=Aggregate)
 
-# Loads many aggregates at once; ids it does not return do not exist.
-AggregateLoader = Callable[[Iterable[UUID]], dict[UUID, Aggregate]]
+
+@dataclass
+class Loaded:
+    """An aggregate as the writer holds it, and the store position of its first event
+    when known (a message's `seq`)."""
+
+    aggregate: Aggregate
+    position: int | None = None
+
+
+class AggregateLoader(Protocol):
+    """Loads many aggregates at once (ids it does not return do not exist), and
+    keeps what the writer saved; `forget` drops aggregates whose changes were not saved."""
+
+    def __call__(self, ids: Iterable[UUID]) -> dict[UUID, Loaded]: ...
+    def remember(self, entries: Iterable[Loaded]) -> None: ...
+    def forget(self, ids: Iterable[UUID]) -> None: ...
 
 
 class UnitOfWork:
-    def __init__(self, store: Application[UUID]) -> None:
-        self._store = store
-        # None: known not to exist (a preload found nothing).
-        self._aggregates: dict[UUID, Aggregate | None] = {}
+    def __init__(self, loader: AggregateLoader) -> None:
+        self._loader = loader
+        # None: known not to exist (a load found nothing).
+        self._loaded: dict[UUID, Loaded | None] = {}
 
-    def preload(self, ids: Iterable[UUID], loader: AggregateLoader) -> None:
+    def preload(self, ids: Iterable[UUID]) -> None:
         """Reads the aggregates the batch's commands will ask for, in one query."""
-        wanted = [i for i in ids if i not in self._aggregates]
+        wanted = [i for i in dict.fromkeys(ids) if i not in self._loaded]
         if wanted:
-            found = loader(wanted)
+            found = self._loader(wanted)
             for aggregate_id in wanted:
-                self._aggregates[aggregate_id] = found.get(aggregate_id)
+                self._loaded[aggregate_id] = found.get(aggregate_id)
 
     def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
-        if aggregate_id in self._aggregates:
-            aggregate = self._aggregates[aggregate_id]
-        else:
-            try:
-                aggregate = self._store.repository.get(aggregate_id)
-            except AggregateNotFoundError:
-                return None
-            self._aggregates[aggregate_id] = aggregate
+        if aggregate_id not in self._loaded:
+            self.preload([aggregate_id])
+        entry = self._loaded[aggregate_id]
+        aggregate = entry.aggregate if entry is not None else None
         return aggregate if isinstance(aggregate, kind) else None
 
     def get(self, aggregate_id: UUID, kind: type[A], what: str) -> A:
@@ -46,11 +57,17 @@ class UnitOfWork:
             raise NotFound(f"{what} not found")
         return aggregate
 
-    def add(self, aggregate: Aggregate) -> None:
-        self._aggregates[aggregate.id] = aggregate
+    def position_of(self, aggregate_id: UUID) -> int | None:
+        """Where the aggregate's first event is stored (None: not stored yet)."""
+        entry = self._loaded.get(aggregate_id)
+        return entry.position if entry is not None else None
 
-    def changed(self) -> list[Aggregate]:
-        return [a for a in self._aggregates.values() if a is not None and a.pending_events]
+    def add(self, aggregate: Aggregate) -> None:
+        self._loaded[aggregate.id] = Loaded(aggregate)
+
+    def changed(self) -> list[Loaded]:
+        return [e for e in self._loaded.values()
+                if e is not None and e.aggregate.pending_events]
 
 
 def last_event(aggregate: Aggregate) -> Any:

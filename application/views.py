@@ -5,19 +5,16 @@ from typing import Any
 
 import msgspec
 
+from application.feed import WireMessage
+
 
 class Camel(msgspec.Struct, rename="camel", kw_only=True):
     pass
 
 
-class MessageView(Camel):
-    id: str
-    chat_id: str
-    sender_id: str
-    content: str
-    seq: int
-    created_at: str
-    client_message_id: str | None
+class MessageView(WireMessage):
+    """A message in history, with who has it and who read it."""
+
     delivered_to: list[str] = []
     read_by: list[str] = []
 

@@ -6,8 +6,8 @@ hundreds of concurrent sends into a handful of commits."""
 
 import asyncio
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import suppress
@@ -65,7 +65,9 @@ class _Queued:
     settled: bool = False
 
 
-_STOP = object()
+# Receipts per batch at most: a batch stays short, so a send queued behind a storm
+# of receipts waits for one short batch, not for the storm.
+BULK_PER_BATCH = 200
 
 
 def _settle_all(results: list[tuple["asyncio.Future[Outcome[Any]]", Any, bool]]) -> None:
@@ -81,14 +83,20 @@ class GroupCommitWriter:
     def __init__(
         self,
         store: Application[UUID],
+        loader: AggregateLoader,
         max_batch: int = 1000,
         on_commit: Callable[[int], None] | None = None,
-        loader: AggregateLoader | None = None,
     ) -> None:
         self._store = store
         self._max_batch = max_batch
         self._loader = loader
-        self._queue: queue.Queue[Any] = queue.Queue()
+        # Two queues: receipts (bulk: a room of 1,000 acks every message) wait behind
+        # everything else, and a batch takes at most BULK_PER_BATCH of them, so a
+        # receipt storm in one chat never makes another chat's send wait for it.
+        self._urgent: deque[_Queued] = deque()
+        self._bulk: deque[_Queued] = deque()
+        self._ready = threading.Condition()
+        self._stopping = False
         self._on_commit = on_commit
         self._thread = threading.Thread(target=self._run, name="eschat-writer", daemon=True)
         self._started = False
@@ -102,24 +110,27 @@ class GroupCommitWriter:
             self._started = True
             self._thread.start()
 
-    def submit(self, command: Command) -> "Future[Outcome[Any]]":
+    def submit(self, command: Command, bulk: bool = False) -> "Future[Outcome[Any]]":
         future: Future[Outcome[Any]] = Future()
-        self._put(_Queued(command, future))
+        self._put(_Queued(command, future), bulk)
         return future
 
-    def submit_async(self, command: Command) -> "asyncio.Future[Outcome[Any]]":
+    def submit_async(self, command: Command, bulk: bool = False
+                     ) -> "asyncio.Future[Outcome[Any]]":
         """From the event loop: the writer settles a whole batch's futures with
         one wake-up of the loop, not one per command."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome[Any]] = loop.create_future()
-        self._put(_Queued(command, future, loop))
+        self._put(_Queued(command, future, loop), bulk)
         return future
 
-    def _put(self, item: _Queued) -> None:
+    def _put(self, item: _Queued, bulk: bool = False) -> None:
         if self._closed:
             raise Unavailable("the server is shutting down")
         self.start()
-        self._queue.put(item)
+        with self._ready:
+            (self._bulk if bulk else self._urgent).append(item)
+            self._ready.notify()
 
     def execute(self, command: Command, timeout: float = 30.0) -> Outcome[Any]:
         """Blocking convenience for scripts and the CLI."""
@@ -150,25 +161,24 @@ class GroupCommitWriter:
         """Finishes every queued command, then stops the thread."""
         self._closed = True
         if self._started:
-            self._queue.put(_STOP)
+            with self._ready:
+                self._stopping = True
+                self._ready.notify()
             self._thread.join()
 
     def _drain(self) -> tuple[list[_Queued], bool]:
-        first = self._queue.get()
-        if first is _STOP:
-            return [], True
-        batch: list[_Queued] = [first]
-        stop = False
-        while len(batch) < self._max_batch:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is _STOP:
-                stop = True
-                break
-            batch.append(item)
-        return batch, stop
+        """The next batch, and whether the writer stops after it (queues empty)."""
+        with self._ready:
+            while not self._urgent and not self._bulk and not self._stopping:
+                self._ready.wait()
+            batch: list[_Queued] = []
+            while self._urgent and len(batch) < self._max_batch:
+                batch.append(self._urgent.popleft())
+            room = min(self._max_batch - len(batch), BULK_PER_BATCH)
+            while self._bulk and room > 0:
+                batch.append(self._bulk.popleft())
+                room -= 1
+            return batch, self._stopping and not self._urgent and not self._bulk
 
     def _run(self) -> None:
         while True:
@@ -210,11 +220,17 @@ class GroupCommitWriter:
                     self._settle(item, Unavailable(f"store unavailable: {e}"), True)
 
     def _try_batch(self, batch: list[_Queued]) -> None:
-        uow = UnitOfWork(self._store)
+        uow = UnitOfWork(self._loader)
+        try:
+            self._run_batch(batch, uow)
+        except BaseException:
+            # Not saved: the cache must not keep what the batch changed.
+            self._loader.forget([e.aggregate.id for e in uow.changed()])
+            raise
+
+    def _run_batch(self, batch: list[_Queued], uow: UnitOfWork) -> None:
         todo = [item for item in batch if not item.settled]
-        if self._loader is not None:
-            uow.preload([i for item in todo for i in getattr(item.command, "reads", ())],
-                        self._loader)
+        uow.preload([i for item in todo for i in getattr(item.command, "reads", ())])
         outcomes: list[tuple[_Queued, Outcome[Any]]] = []
         for item in todo:
             try:
@@ -224,8 +240,14 @@ class GroupCommitWriter:
         changed = uow.changed()
         positions: dict[int, int] = {}
         if changed:
-            recordings = self._store.save(*changed)
+            recordings = self._store.save(*[e.aggregate for e in changed])
             positions = {id(r.domain_event): r.notification.id for r in recordings}
+            created = {e.aggregate.id: e for e in changed if e.position is None}
+            for r in recordings:  # a new aggregate's position is its first event's
+                entry = created.get(r.domain_event.originator_id)
+                if entry is not None and r.domain_event.originator_version == 1:
+                    entry.position = r.notification.id
+            self._loader.remember(changed)
         for item, outcome in outcomes:
             if outcome.event is not None:
                 outcome.position = positions.get(id(outcome.event))

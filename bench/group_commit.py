@@ -16,14 +16,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from infrastructure.settings import load_settings  # noqa: E402
-from interfaces.server import Container, build_container  # noqa: E402
+from interfaces.server import Container, bootstrap  # noqa: E402
 from tests.conftest import PG_URL, reset_postgres  # noqa: E402
 
 
 def container_for(url: str, data_dir: str, max_batch: int) -> Container:
     settings = load_settings({}, database_url=url, data_dir=data_dir,
                              jwt_secret="bench-" + "x" * 32, node_id="bench")
-    container = build_container(settings)
+    container = bootstrap(settings)
     container.writer._max_batch = max_batch  # 1 = one save (transaction) per command
     container.start()
     return container

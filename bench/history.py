@@ -57,11 +57,11 @@ def seed(server: Server, sender: str, chat_id: str, count: int) -> int:
     (its group-commit writer batches them); returns the last seq."""
     from bench.servers import JWT_SECRET
     from infrastructure.settings import load_settings
-    from interfaces.server import build_container
+    from interfaces.server import bootstrap
 
     settings = load_settings({}, database_url=server.database_url, jwt_secret=JWT_SECRET,
                              data_dir=str(server.data_dir / "seeder"), node_id="bench-seeder")
-    container = build_container(settings)
+    container = bootstrap(settings)
     container.writer.start()
 
     async def send_all() -> int:

@@ -6,7 +6,7 @@
 Seeds the store with N real events (written through the domain aggregates and
 the event store, in big batches): mostly messages sent, some delivered and read
 receipts, membership changes, connections opening and closing and node
-heartbeats, over many chats and users. Then times exactly what `eschat
+restarts, over many chats and users. Then times exactly what `eschat
 projections rebuild` does and prints, as its last line, one JSON object
 `{"events", "seconds", "events_per_s"}`.
 
@@ -30,11 +30,12 @@ from eventsourcing.domain import Aggregate  # noqa: E402
 from domain.chat import Chat  # noqa: E402
 from domain.message import Message  # noqa: E402
 from domain.presence import Connection, Node  # noqa: E402
+from domain.receipts import Receipts  # noqa: E402
 from domain.user import User  # noqa: E402
 from infrastructure.database_url import SqliteLocation, parse_database_url  # noqa: E402
 from infrastructure.eventstore import ChatEventStore, head_position  # noqa: E402
 from infrastructure.settings import load_settings  # noqa: E402
-from interfaces.server import Container, build_container  # noqa: E402
+from interfaces.server import Container, bootstrap  # noqa: E402
 
 USERS = 5000
 CHATS = 1000
@@ -44,7 +45,7 @@ SAVE_BATCH = 5000  # aggregates per save: one transaction each
 def container_for(url: str, data_dir: str) -> Container:
     settings = load_settings({}, database_url=url, data_dir=data_dir,
                              jwt_secret="bench-" + "x" * 32, node_id="bench")
-    return build_container(settings)
+    return bootstrap(settings)
 
 
 def reset(url: str) -> None:
@@ -71,9 +72,12 @@ class Seeder:
         self.users = [f"u{i}" for i in range(USERS)]
         self.chats: list[Chat] = []
         self.chat_index: dict[UUID, Chat] = {}
-        self.recent: list[Message] = []  # receipts go to recent messages
+        # Receipts go to recent stored messages: (message, its position).
+        self.recent: list[tuple[Message, int]] = []
+        self.receipts: dict[tuple[UUID, str], Receipts] = {}
         self.open: list[Connection] = []
-        self.node = Node(node_id="bench-node", lease_seconds=30.0)
+        self.messages: dict[UUID, Message] = {}  # sent, not yet saved
+        self.node = Node(node_id="bench-node")
 
     def _touch(self, aggregate: Aggregate) -> None:
         self.events += 1
@@ -85,7 +89,13 @@ class Seeder:
         aggregates = list(self.pending.values())
         self.pending.clear()
         self.written += sum(len(a.pending_events) for a in aggregates)
-        self.store.save(*aggregates)
+        for recording in self.store.save(*aggregates):
+            event = recording.domain_event
+            if isinstance(event, Message.Sent):
+                self.recent.append((self.messages.pop(event.originator_id),
+                                    recording.notification.id))
+        if len(self.recent) > 2000:
+            self.recent = self.recent[-1000:]
 
     def setup(self) -> None:
         for user in self.users:
@@ -107,17 +117,19 @@ class Seeder:
             client_id = f"c{self.written}-{len(self.pending)}" if rng.random() < 0.5 else None
             message = Message(chat_id=chat.id, sender_id=sender,
                               content="hello " * rng.randint(1, 20), client_message_id=client_id)
-            self.recent.append(message)
-            if len(self.recent) > 2000:
-                self.recent = self.recent[-1000:]
+            self.messages[message.id] = message
             self._touch(message)
         elif roll < 0.90:
-            message = rng.choice(self.recent)
+            message, seq = rng.choice(self.recent)
             chat = self.chat_index[message.chat_id]
             user = rng.choice(chat.member_ids)
-            changed = message.read_by_user(user) if roll < 0.94 else message.deliver_to(user)
-            if changed:
-                self._touch(message)
+            key = (chat.id, user)
+            marks = self.receipts.get(key) or Receipts(chat_id=chat.id, user_id=user)
+            self.receipts[key] = marks
+            args = (message.id, message.sender_id, seq, len(chat.member_ids))
+            if user != message.sender_id and (
+                    marks.read(*args) if roll < 0.94 else marks.deliver(*args)):
+                self._touch(marks)
         elif roll < 0.91:
             chat = rng.choice(self.chats)
             user = rng.choice(self.users)
@@ -128,7 +140,7 @@ class Seeder:
                 by = next(m for m in chat.member_ids if m != user)
                 chat.remove_member(user, by)
                 self._touch(chat)
-        elif roll < 0.995 or not self.open:
+        elif roll < 0.9995 or not self.open:
             if self.open and rng.random() < 0.5:
                 connection = self.open.pop(rng.randrange(len(self.open)))
                 connection.close()
@@ -137,7 +149,8 @@ class Seeder:
                 self.open.append(connection)
             self._touch(connection)
         else:
-            self.node.heartbeat(30.0)
+            self.node.restart()
+            self.open.clear()
             self._touch(self.node)
 
     def run(self, events: int) -> None:
@@ -189,7 +202,7 @@ def main() -> None:
         container = container_for(url, data_dir)
     try:
         started = time.perf_counter()
-        count = container.runner.rebuild(None)
+        count = container.runner.rebuild(None).events
         seconds = time.perf_counter() - started
     finally:
         container.close()

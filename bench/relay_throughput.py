@@ -24,7 +24,7 @@ from infrastructure.database_url import parse_database_url  # noqa: E402
 from infrastructure.eventstore import head_position  # noqa: E402
 from infrastructure.kafka import build_relay  # noqa: E402
 from infrastructure.settings import load_settings  # noqa: E402
-from interfaces.server import build_container  # noqa: E402
+from interfaces.server import bootstrap  # noqa: E402
 from tests.conftest import PG_URL, reset_postgres  # noqa: E402
 from tests.integration.kafka.broker import TansuBroker, create_topic  # noqa: E402
 
@@ -32,7 +32,7 @@ from tests.integration.kafka.broker import TansuBroker, create_topic  # noqa: E4
 async def fill(url: str, data_dir: str, events: int, chats: int) -> int:
     settings = load_settings({}, database_url=url, data_dir=data_dir,
                              jwt_secret="bench-" + "x" * 32, node_id="bench")
-    container = build_container(settings)  # no Kafka: the relay is timed on its own
+    container = bootstrap(settings)  # no Kafka: the relay is timed on its own
     container.start()
     try:
         s = container.service
@@ -56,7 +56,7 @@ def relay_all(url: str, data_dir: str, bootstrap: str, topic: str, batch_size: i
     settings = load_settings({}, database_url=url, data_dir=data_dir,
                              jwt_secret="bench-" + "x" * 32, node_id="bench-relay",
                              kafka_bootstrap=bootstrap, kafka_topic=topic)
-    container = build_container(settings)
+    container = bootstrap(settings)
     relay = build_relay(settings, container.store, container.db,
                         parse_database_url(url), batch_size=batch_size)
     head = head_position(container.store)

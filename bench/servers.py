@@ -181,12 +181,12 @@ class Server:
     def eschat_users(self, users: list[str]) -> dict[str, str]:
         """Creates the users and their tokens as `eschat token` does, in bulk."""
         from infrastructure.settings import load_settings
-        from interfaces.server import build_container
+        from interfaces.server import bootstrap
 
         assert self.database_url is not None
         settings = load_settings({}, database_url=self.database_url, jwt_secret=JWT_SECRET,
                                  data_dir=str(self.data_dir / "seeder"), node_id="bench-seeder")
-        container = build_container(settings)
+        container = bootstrap(settings)
         container.writer.start()
 
         async def ensure_all() -> None:

@@ -1,5 +1,9 @@
-"""The Chat aggregate: a titled room with members."""
+"""The Chat aggregate: a titled room with members. It lives as long as the chat,
+so the store snapshots it and the writer keeps it cached (see DESIGN.md, "Costs
+that must not grow")."""
 
+from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
@@ -10,7 +14,23 @@ MAX_MEMBERS = 1000
 
 
 class Chat(Aggregate):
-    @event("Created")
+    class Created(Aggregate.Created):
+        class_version = 1
+        title: str
+        member_ids: list[str]
+        created_by: str
+
+    class MemberAdded(Aggregate.Event):
+        class_version = 1
+        user_id: str
+        added_by: str
+
+    class MemberRemoved(Aggregate.Event):
+        class_version = 1
+        user_id: str
+        removed_by: str
+
+    @event(Created)
     def __init__(self, title: str, member_ids: list[str], created_by: str) -> None:
         self.title = title
         self.member_ids = list(member_ids)
@@ -41,7 +61,7 @@ class Chat(Aggregate):
             raise InvalidInput(f"a chat has at most {MAX_MEMBERS} members")
         self._member_added(user_id=user_id, added_by=added_by)
 
-    @event("MemberAdded")
+    @event(MemberAdded)
     def _member_added(self, user_id: str, added_by: str) -> None:
         self.member_ids.append(user_id)
 
@@ -51,8 +71,16 @@ class Chat(Aggregate):
             return
         self._member_removed(user_id=user_id, removed_by=removed_by)
 
-    @event("MemberRemoved")
+    @event(MemberRemoved)
     def _member_removed(self, user_id: str, removed_by: str) -> None:
         self.member_ids.remove(user_id)
 
 
+def chat_of(event: Any) -> UUID | None:
+    """The chat an event concerns: Chat events are the chat's own, every other chat
+    event names it (`chat_id`); None for events of no chat (users, connections)."""
+    if isinstance(event, Chat.Created | Chat.MemberAdded | Chat.MemberRemoved):
+        own: UUID = event.originator_id
+        return own
+    chat_id = getattr(event, "chat_id", None)
+    return chat_id if isinstance(chat_id, UUID) else None

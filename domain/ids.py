@@ -42,3 +42,7 @@ def node_aggregate_id(node_id: str) -> UUID:
 
 def typing_aggregate_id(chat_id: UUID, user_id: str) -> UUID:
     return uuid5(_NAMESPACE, f"typing:{chat_id}:{user_id}")
+
+
+def receipts_aggregate_id(chat_id: UUID, user_id: str) -> UUID:
+    return uuid5(_NAMESPACE, f"receipts:{chat_id}:{user_id}")

@@ -1,4 +1,7 @@
-"""The Message aggregate: sent once, then delivered to and read by members."""
+"""The Message aggregate: sent once. Receipts are not events of the message any
+more (a room of 1,000 gave it 2,000): they are high-water marks per member and
+chat (domain/receipts.py). `Delivered` and `Read` stay declared so that messages
+stored before that change still load, and their receipts still count."""
 
 from uuid import UUID, uuid4
 
@@ -21,7 +24,26 @@ def check_content(content: object) -> str:
 
 
 class Message(Aggregate):
-    @event("Sent")
+    class Sent(Aggregate.Created):
+        class_version = 1
+        chat_id: UUID
+        sender_id: str
+        content: str
+        client_message_id: str | None
+
+    class Delivered(Aggregate.Event):
+        """Legacy (release 37b8bd6 and before): one receipt on the message."""
+
+        class_version = 1
+        user_id: str
+
+    class Read(Aggregate.Event):
+        """Legacy (release 37b8bd6 and before): one read on the message."""
+
+        class_version = 1
+        user_id: str
+
+    @event(Sent)
     def __init__(
         self, chat_id: UUID, sender_id: str, content: str, client_message_id: str | None
     ) -> None:
@@ -29,8 +51,6 @@ class Message(Aggregate):
         self.sender_id = sender_id
         self.content = content
         self.client_message_id = client_message_id
-        self.delivered_to: list[str] = []
-        self.read_by: list[str] = []
 
     @staticmethod
     def create_id(sender_id: str, client_message_id: str | None) -> UUID:
@@ -38,26 +58,10 @@ class Message(Aggregate):
             return uuid4()
         return message_id_for(sender_id, client_message_id)
 
-    def deliver_to(self, user_id: str) -> bool:
-        """Records delivery once per user; returns False when nothing changed."""
-        if user_id == self.sender_id or user_id in self.delivered_to:
-            return False
-        self._delivered(user_id=user_id)
-        return True
-
-    @event("Delivered")
+    @event(Delivered)
     def _delivered(self, user_id: str) -> None:
-        self.delivered_to.append(user_id)
+        """Old receipts change nothing the writer needs: the read models count them."""
 
-    def read_by_user(self, user_id: str) -> bool:
-        """Records a read once per user; reading implies delivery."""
-        if user_id == self.sender_id or user_id in self.read_by:
-            return False
-        self._read(user_id=user_id)
-        return True
-
-    @event("Read")
+    @event(Read)
     def _read(self, user_id: str) -> None:
-        self.read_by.append(user_id)
-        if user_id not in self.delivered_to:
-            self.delivered_to.append(user_id)
+        pass

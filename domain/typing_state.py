@@ -12,7 +12,18 @@ TYPING_EXPIRES_SECONDS = 6.0
 class Typing(Aggregate):
     """Whether one user is typing in one chat."""
 
-    @event("Started")
+    class Started(Aggregate.Created):
+        class_version = 1
+        chat_id: UUID
+        user_id: str
+
+    class Restarted(Aggregate.Event):
+        class_version = 1
+
+    class Stopped(Aggregate.Event):
+        class_version = 1
+
+    @event(Started)
     def __init__(self, chat_id: UUID, user_id: str) -> None:
         self.chat_id = chat_id
         self.user_id = user_id
@@ -25,7 +36,7 @@ class Typing(Aggregate):
     def start(self) -> None:
         self._restarted()
 
-    @event("Restarted")
+    @event(Restarted)
     def _restarted(self) -> None:
         self.typing = True
 
@@ -33,6 +44,6 @@ class Typing(Aggregate):
         if self.typing:
             self._stopped()
 
-    @event("Stopped")
+    @event(Stopped)
     def _stopped(self) -> None:
         self.typing = False

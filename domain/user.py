@@ -19,7 +19,14 @@ def check_username(username: object) -> str:
 
 
 class User(Aggregate):
-    @event("Registered")
+    class Registered(Aggregate.Created):
+        class_version = 1
+        user_id: str
+        password_hash: str | None
+        display_name: str
+        external: bool
+
+    @event(Registered)
     def __init__(
         self, user_id: str, password_hash: str | None, display_name: str, external: bool
     ) -> None:

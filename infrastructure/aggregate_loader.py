@@ -1,56 +1,146 @@
-"""Loads many aggregates in one query: the group-commit writer reads every
-aggregate a batch of commands names up front, instead of one SELECT per command
-(a send with a clientMessageId looks up its message id: mostly a miss)."""
+"""Loads aggregates for the group-commit writer: many in one query, from their
+latest snapshot, and kept in an LRU cache (eventsourcing's `LRUCache`) that is
+fast-forwarded from the store on every use.
+
+Fast-forwarding reads the events stored after the cached version, for every cached
+aggregate a batch names, in ONE query: usually none, and when another node wrote
+meanwhile, exactly what it wrote. So a chat with 4,000 membership changes costs what
+a new one costs, and the cache is never stale. The writer hands the cached objects
+to its unit of work; when a batch fails to save, it evicts what the batch changed
+(`forget`), so an unsaved change never stays in the cache."""
 
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import suppress
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application, project_aggregate
-from eventsourcing.domain import Aggregate
+from eventsourcing.application import Application, LRUCache, project_aggregate
 from eventsourcing.persistence import StoredEvent
 from psycopg.rows import tuple_row
 
-CHUNK = 500
+from application.unit_of_work import Loaded
+
+CHUNK = 400
+CACHE_SIZE = 5000
 
 
 class AggregateLoader:
-    def __init__(self, store: Application[UUID]) -> None:
+    def __init__(self, store: Application[UUID], cache_size: int = CACHE_SIZE) -> None:
         self._store = store
+        self._cache: LRUCache[UUID, Loaded] = LRUCache(cache_size)
+        self.hits = 0
+        self.misses = 0
 
-    def __call__(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
-        wanted = list(set(ids))
-        if not wanted:
-            return {}
-        events: dict[UUID, list[Any]] = defaultdict(list)
+    def __call__(self, ids: Iterable[UUID]) -> dict[UUID, Loaded]:
+        cached: dict[UUID, Loaded] = {}
+        missing: list[UUID] = []
+        for aggregate_id in set(ids):
+            try:
+                cached[aggregate_id] = self._cache.get(aggregate_id)
+            except KeyError:
+                missing.append(aggregate_id)
+        self.hits += len(cached)
+        self.misses += len(missing)
+        found: dict[UUID, Loaded] = {}
+        if cached:  # fast-forward: what other nodes stored since
+            newer = self._events_after({i: c.aggregate.version for i, c in cached.items()})
+            for aggregate_id, entry in cached.items():
+                events, _ = newer.get(aggregate_id, ([], None))
+                if events:
+                    project_aggregate(entry.aggregate, events)
+                found[aggregate_id] = entry
+        if missing:
+            snapshots = self._snapshots(missing)
+            after = {i: (snapshots[i].originator_version if i in snapshots else 0)
+                     for i in missing}
+            newer = self._events_after(after)
+            for aggregate_id in missing:
+                events, position = newer.get(aggregate_id, ([], None))
+                start = snapshots.get(aggregate_id)
+                if start is None and not events:
+                    continue  # does not exist (misses are not cached: another node may create it)
+                aggregate = project_aggregate(None, [start, *events] if start else events)
+                if aggregate is None:
+                    continue
+                entry = Loaded(aggregate, position)
+                self._cache.put(aggregate_id, entry)
+                found[aggregate_id] = entry
+        return found
+
+    def remember(self, entries: Iterable[Loaded]) -> None:
+        """Aggregates a batch just saved (their versions are now stored)."""
+        for entry in entries:
+            self._cache.put(entry.aggregate.id, entry)
+
+    def forget(self, ids: Iterable[UUID]) -> None:
+        for aggregate_id in ids:
+            with suppress(KeyError):
+                self._cache.get(aggregate_id, evict=True)
+
+    # -- SQL -------------------------------------------------------------------
+    def _decode(self, rows: list[tuple[Any, ...]]) -> dict[UUID, tuple[list[Any], int | None]]:
+        """Rows (id, version, topic, state, position) -> events per aggregate, and the
+        position of its first event when that was among them."""
         mapper = self._store.mapper
-        for originator_id, version, topic, state in self._rows(wanted):
+        out: dict[UUID, tuple[list[Any], int | None]] = defaultdict(lambda: ([], None))
+        for originator_id, version, topic, state, position in rows:
             uid = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
-            events[uid].append(mapper.to_domain_event(
-                StoredEvent(originator_id=uid, originator_version=version, topic=topic,
-                            state=bytes(state))))
-        return {uid: project_aggregate(None, evs) for uid, evs in events.items()}
+            events, first = out[uid]
+            events.append(mapper.to_domain_event(StoredEvent(
+                originator_id=uid, originator_version=version, topic=topic, state=bytes(state))))
+            out[uid] = (events, int(position) if version == 1 else first)
+        return out
 
-    def _rows(self, ids: list[UUID]) -> list[tuple[Any, ...]]:
+    def _events_after(self, versions: dict[UUID, int]) -> dict[UUID, tuple[list[Any], int | None]]:
         recorder: Any = self._store.recorder
+        return self._decode(self._rows(recorder, versions, "notification_id"))
+
+    def _snapshots(self, ids: list[UUID]) -> dict[UUID, Any]:
+        snapshots: Any = self._store.snapshots
+        if snapshots is None:
+            return {}
+        recorder = snapshots.recorder
+        latest: dict[UUID, Any] = {}
+        for uid, (events, _) in self._decode(
+                self._rows(recorder, dict.fromkeys(ids, 0), "0", latest=True)).items():
+            latest[uid] = events[-1]
+        return latest
+
+    @staticmethod
+    def _rows(recorder: Any, versions: dict[UUID, int], position: str,
+              latest: bool = False) -> list[tuple[Any, ...]]:
+        """The rows of `recorder`'s table with a version above the one given per id
+        (`latest`: only each id's last row)."""
         table = recorder.events_table_name
         datastore = recorder.datastore
-        columns = "originator_id, originator_version, topic, state"
+        columns = ("e.originator_id, e.originator_version, e.topic, e.state, "
+                   + ("e." + position if position != "0" else "0"))
+        last = (" AND e.originator_version = (SELECT MAX(t.originator_version) FROM {t} t"
+                " WHERE t.originator_id = e.originator_id)") if latest else ""
+        ids = list(versions)
+        rows: list[tuple[Any, ...]] = []
         if hasattr(datastore, "schema"):  # PostgreSQL: uuid column
             with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
                 cur.execute(
-                    f'SELECT {columns} FROM "{datastore.schema}"."{table}"'
-                    " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version",
-                    (ids,), prepare=True,
+                    f'SELECT {columns} FROM "{datastore.schema}"."{table}" e'
+                    " JOIN unnest(%s::uuid[], %s::bigint[]) AS w(id, v)"
+                    " ON e.originator_id = w.id AND e.originator_version > w.v"
+                    + last.format(t=f'"{datastore.schema}"."{table}"')
+                    + " ORDER BY e.originator_id, e.originator_version",
+                    (ids, [versions[i] for i in ids]), prepare=True,
                 )
                 return list(cur.fetchall())
-        rows: list[tuple[Any, ...]] = []
+        if position == "notification_id":
+            columns = columns.replace("e.notification_id", "e.rowid")
         with datastore.transaction(commit=False) as c:  # SQLite: hex text
             for i in range(0, len(ids), CHUNK):
-                part = [u.hex for u in ids[i:i + CHUNK]]
-                c.execute(f"SELECT {columns} FROM {table} WHERE originator_id IN"
-                          f" ({','.join('?' * len(part))}) ORDER BY originator_id,"
-                          " originator_version", part)
+                part = ids[i:i + CHUNK]
+                values = ",".join(["(?, ?)"] * len(part))
+                c.execute(
+                    f"WITH w(id, v) AS (VALUES {values}) SELECT {columns} FROM {table} e"
+                    " JOIN w ON e.originator_id = w.id AND e.originator_version > w.v"
+                    + last.format(t=table) + " ORDER BY e.originator_id, e.originator_version",
+                    [x for u in part for x in (u.hex, versions[u])])
                 rows.extend(tuple(r) for r in c.fetchall())
         return rows

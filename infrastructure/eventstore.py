@@ -1,22 +1,58 @@
 """The durable event store: an eventsourcing Application on SQLite or PostgreSQL."""
 
-from typing import Any
+import logging
+from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import MutableOrImmutableAggregate, Snapshot
 from eventsourcing.persistence import Notification, Transcoder
 
+from domain.chat import Chat
+from domain.presence import Node
+from domain.receipts import Receipts
 from infrastructure.database_url import DatabaseLocation, PostgresLocation, SqliteLocation
 from infrastructure.transcoder import MsgspecTranscoder
+
+log = logging.getLogger(__name__)
+
+
+# Aggregates that live long get a snapshot every this many events, so loading one
+# reads at most a snapshot and this many events (a chat and its membership; a
+# member's receipt marks in a chat; a node id restarted many times).
+SNAPSHOT_INTERVAL = 100
 
 
 class ChatEventStore(Application[UUID]):
     name = "eschat"
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[UUID]], int]] = {
+        Chat: SNAPSHOT_INTERVAL, Receipts: SNAPSHOT_INTERVAL, Node: SNAPSHOT_INTERVAL,
+    }
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = MsgspecTranscoder()
         self.register_transcodings(transcoder)
         return transcoder
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """Snapshots from the aggregates just saved, as they are in memory: the
+        library's default reloads each one from the store, on the writer thread. A
+        snapshot that fails to store is only a missed shortcut: the events are saved."""
+        if self.snapshots is None:
+            return
+        aggregates = processing_event.aggregates
+        due = set()
+        for e in processing_event.events:
+            aggregate = aggregates.get(e.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate else None
+            if interval and e.originator_version % interval == 0:
+                due.add(e.originator_id)
+        taken = [Snapshot.take(aggregates[i]) for i in due]
+        if taken:
+            try:
+                self.snapshots.put(taken)
+            except Exception:
+                log.exception("could not store snapshots; loading stays correct, only slower")
 
 
 class EphemeralEventStore(Application[UUID]):

@@ -24,13 +24,12 @@ from infrastructure.eventstore import head_position
 from infrastructure.readmodels.common import Projection, create_schema
 from infrastructure.readmodels.database import Database
 from infrastructure.readmodels.queries import SqlReadModels
+from infrastructure.rebuild import REBUILD_BATCH, Progress, Rebuild, RebuildResult
 from infrastructure.stored_events import Change, read_changes
 
 log = logging.getLogger(__name__)
 
 PROJECTED_CHANNEL = "eschat_projected"  # the leader NOTIFYs it after applying a batch
-# Events per transaction while rebuilding: big batches, few commits.
-REBUILD_BATCH = 20_000
 
 # listener(rows, upto): feed rows in store order, complete up to position `upto`.
 FeedListener = Callable[[list[tuple[Any, ...]], int], None]
@@ -233,31 +232,16 @@ class ProjectionRunner:
             loop.call_soon_threadsafe(_set_if_pending, future)
 
     # -- rebuild ---------------------------------------------------------------
-    def rebuild(self, names: list[str] | None = None) -> int:
-        """Drops the named read models (all by default) and replays every event."""
-        chosen = [p for p in self.projections if names is None or p.name in names]
-        everything = len(chosen) == len(self.projections)
-        with self._db.transaction() as tx:
-            if everything:  # dropping the feed is much faster than deleting its rows
-                tx.execute("DROP TABLE IF EXISTS rm_feed")
-            for projection in chosen:
-                for table in projection.tables:
-                    tx.execute(f"DROP TABLE IF EXISTS {table}")
-                if not everything:
-                    tx.execute("DELETE FROM rm_feed WHERE source = %s", (projection.name,))
-                tx.execute("UPDATE rm_tracking SET position = 0 WHERE name = %s",
-                           (projection.name,))
-        create_schema(self._db, self.projections, indexes=False)
-        self.positions = self._queries.positions()
-        total = 0
-        with self._db.recomputable():
-            while changes := read_changes(self._store, self.position, REBUILD_BATCH):
-                with self._db.transaction() as tx:  # one commit for all projections
-                    self.positions = self._apply(tx, changes)
-                total += len(changes)
-            create_schema(self._db, self.projections)
-        self.positions = self._queries.positions()
-        return total
+    def rebuild(self, names: list[str] | None = None, *, restart: bool = False,
+                batch_size: int = REBUILD_BATCH, progress: Progress | None = None,
+                stop: threading.Event | None = None) -> RebuildResult:
+        """Builds the named read models (all by default) beside the live ones and
+        swaps them in (infrastructure/rebuild.py); resumes one under way."""
+        result = Rebuild(self._store, self._db, self.projections, batch_size=batch_size,
+                         progress=progress, stop=stop).run(names, restart)
+        if result.switched:
+            self.positions = self._queries.positions()
+        return result
 
 
 def _set_if_pending(future: "asyncio.Future[bool]") -> None:

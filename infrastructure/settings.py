@@ -33,6 +33,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     data_dir: str = "./data"
     token_ttl_s: int = 3600
     workers: int = 1
+    receipts_room_max: int = 100
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -8,7 +8,7 @@ reads the same stored format (eventsourcing's JSONTranscoder: UUIDs as
 so every existing store stays readable, and leaves topics no projection handles
 undecoded."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,9 +18,11 @@ from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
 from psycopg.rows import tuple_row
 
+from application.projections import events as ev
 from domain.chat import Chat
 from domain.message import Message
 from domain.presence import Connection, Node
+from domain.receipts import Receipts
 
 
 class Tagged(msgspec.Struct):
@@ -66,28 +68,37 @@ class ConnectionOpened(Bare):
 
 
 class NodeStarted(Bare):
-    node_id: str
-    lease_seconds: float
+    node_id: str  # v1 also stored lease_seconds: ignored, leases are rows now
 
 
-class Lease(Bare):
-    lease_seconds: float
+class Mark(Bare):
+    """A receipt as a high-water mark (Receipts.Delivered / Receipts.Read): it names its
+    chat, message, sender and seq, so applying it needs no lookup of the message."""
+
+    chat_id: Tagged
+    user_id: str
+    message_id: Tagged
+    sender_id: str
+    seq: int
+    members: int
 
 
-# The stored state of every event type a projection handles.
+# The stored state of every event type a projection handles. Node.Heartbeat (stored
+# by releases before leases were rows) is not among them: old heartbeats are ignored.
 SCHEMAS: dict[type, type[Bare]] = {
-    Message.Sent: Sent,  # type: ignore[attr-defined]
-    Message.Delivered: Receipt,  # type: ignore[attr-defined]
-    Message.Read: Receipt,  # type: ignore[attr-defined]
-    Chat.Created: ChatCreated,  # type: ignore[attr-defined]
-    Chat.MemberAdded: MemberAdded,  # type: ignore[attr-defined]
-    Chat.MemberRemoved: MemberRemoved,  # type: ignore[attr-defined]
-    Connection.Opened: ConnectionOpened,  # type: ignore[attr-defined]
-    Connection.Closed: Bare,  # type: ignore[attr-defined]
-    Node.Started: NodeStarted,  # type: ignore[attr-defined]
-    Node.Restarted: Lease,  # type: ignore[attr-defined]
-    Node.Heartbeat: Lease,  # type: ignore[attr-defined]
-    Node.Stopped: Bare,  # type: ignore[attr-defined]
+    Message.Sent: Sent,
+    Message.Delivered: Receipt,  # per-message receipts of earlier releases still count
+    Message.Read: Receipt,
+    Receipts.Delivered: Mark,
+    Receipts.Read: Mark,
+    Chat.Created: ChatCreated,
+    Chat.MemberAdded: MemberAdded,
+    Chat.MemberRemoved: MemberRemoved,
+    Connection.Opened: ConnectionOpened,
+    Connection.Closed: Bare,
+    Node.Started: NodeStarted,
+    Node.Restarted: Bare,
+    Node.Stopped: Bare,
 }
 DECODERS = {get_topic(cls): msgspec.json.Decoder(schema) for cls, schema in SCHEMAS.items()}
 
@@ -112,6 +123,8 @@ def uuid_text(hex_or_text: str) -> str:
     h = hex_or_text
     if len(h) == 32:
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    if len(h) == 36 and h[8] == "-" and h.islower():  # PostgreSQL's uuid::text already
+        return h
     return str(UUID(h))
 
 
@@ -160,8 +173,79 @@ def read_changes(store: Application[UUID], after: int, limit: int) -> list[Chang
 
 
 
-SENT, DELIVERED, READ = (get_topic(c) for c in (Message.Sent, Message.Delivered,  # type: ignore[attr-defined]
-                                                 Message.Read))  # type: ignore[attr-defined]
+SENT, DELIVERED, READ = (get_topic(c) for c in (Message.Sent, Message.Delivered, Message.Read))
+DELIVERED_UPTO, READ_UPTO = get_topic(Receipts.Delivered), get_topic(Receipts.Read)
 CHAT_CREATED, MEMBER_ADDED, MEMBER_REMOVED = (
-    get_topic(c) for c in (Chat.Created, Chat.MemberAdded, Chat.MemberRemoved)  # type: ignore[attr-defined]
+    get_topic(c) for c in (Chat.Created, Chat.MemberAdded, Chat.MemberRemoved)
 )
+CONNECTION_OPENED, CONNECTION_CLOSED = (get_topic(c) for c in (Connection.Opened,
+                                                               Connection.Closed))
+NODE_STARTED, NODE_RESTARTED, NODE_STOPPED = (get_topic(c) for c in (Node.Started,
+                                                                     Node.Restarted,
+                                                                     Node.Stopped))
+
+
+def _sent(c: Change) -> ev.ProjectedEvent:
+    s = c.state
+    return ev.MessageSent(position=c.position, at=c.at, message_id=c.originator_id,
+                          chat_id=uuid_text(s.chat_id.data), sender_id=s.sender_id,
+                          content=s.content, client_message_id=s.client_message_id)
+
+
+def _mark(kind: ev.Kind) -> Callable[[Change], ev.ProjectedEvent]:
+    def convert(c: Change) -> ev.ProjectedEvent:
+        s = c.state
+        return ev.MarkMoved(position=c.position, at=c.at, kind=kind,
+                            chat_id=uuid_text(s.chat_id.data), user_id=s.user_id,
+                            message_id=uuid_text(s.message_id.data), sender_id=s.sender_id,
+                            seq=s.seq, members=s.members)
+    return convert
+
+
+def _receipt(kind: ev.Kind) -> Callable[[Change], ev.ProjectedEvent]:
+    def convert(c: Change) -> ev.ProjectedEvent:
+        return ev.MessageReceipt(position=c.position, at=c.at, kind=kind,
+                                 message_id=c.originator_id, user_id=c.state.user_id)
+    return convert
+
+
+def _node_gone(c: Change) -> ev.ProjectedEvent:
+    return ev.NodeGone(position=c.position, at=c.at, node_key=c.originator_id)
+
+
+# Stored topic -> the typed event the projections take (application/projections/events.py).
+TYPED: dict[str, Callable[[Change], ev.ProjectedEvent]] = {
+    SENT: _sent,
+    DELIVERED_UPTO: _mark("delivered"),
+    READ_UPTO: _mark("read"),
+    DELIVERED: _receipt("delivered"),
+    READ: _receipt("read"),
+    CHAT_CREATED: lambda c: ev.ChatCreated(
+        position=c.position, at=c.at, chat_id=c.originator_id, title=c.state.title,
+        member_ids=list(c.state.member_ids), created_by=c.state.created_by),
+    MEMBER_ADDED: lambda c: ev.MemberAdded(
+        position=c.position, at=c.at, chat_id=c.originator_id, user_id=c.state.user_id,
+        added_by=c.state.added_by),
+    MEMBER_REMOVED: lambda c: ev.MemberRemoved(
+        position=c.position, at=c.at, chat_id=c.originator_id, user_id=c.state.user_id,
+        removed_by=c.state.removed_by),
+    CONNECTION_OPENED: lambda c: ev.ConnectionOpened(
+        position=c.position, at=c.at, connection_id=c.originator_id,
+        user_id=c.state.user_id, node_id=c.state.node_id),
+    CONNECTION_CLOSED: lambda c: ev.ConnectionClosed(
+        position=c.position, at=c.at, connection_id=c.originator_id),
+    NODE_STARTED: lambda c: ev.NodeStarted(
+        position=c.position, at=c.at, node_key=c.originator_id, node_id=c.state.node_id),
+    NODE_RESTARTED: _node_gone,
+    NODE_STOPPED: _node_gone,
+}
+
+
+def typed(changes: list[Change], topics: frozenset[str] | None = None) -> list[ev.ProjectedEvent]:
+    """The typed events of these changes (of `topics` only, if given), in order."""
+    out = []
+    for c in changes:
+        convert = TYPED.get(c.topic)
+        if convert is not None and (topics is None or c.topic in topics):
+            out.append(convert(c))
+    return out

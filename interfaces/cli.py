@@ -4,9 +4,14 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from infrastructure.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from interfaces.server import Container
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -41,9 +46,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from interfaces.server import build_container
+    from interfaces.server import bootstrap
 
-    container = build_container(_settings(args))
+    container = bootstrap(_settings(args))
     try:
         container.writer.start()
         asyncio.run(container.service.ensure_user(args.user))
@@ -54,30 +59,91 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_projections(args: argparse.Namespace) -> int:
+def _print_status(container: "Container") -> None:
     from infrastructure.eventstore import head_position
-    from interfaces.server import build_container
+    from infrastructure.rebuild import last_switch, rebuild_under_way
 
-    container = build_container(_settings(args))
+    head = head_position(container.store)
+    positions = container.read_models.positions()
+    print(f"{'projection':<12} {'position':>10} {'head':>10} {'lag':>8}")
+    for name in sorted(positions):
+        print(f"{name:<12} {positions[name]:>10} {head:>10} {head - positions[name]:>8}")
+    state = rebuild_under_way(container.db)
+    if state is not None:
+        print(f"rebuild under way of {', '.join(state.projections)}: {state.position:,} of"
+              f" {head:,} events ({100 * state.position / max(head, 1):.0f}%), started"
+              f" {state.started_at}, last batch {state.updated_at}"
+              " (`eschat projections rebuild` resumes it if it stopped)")
+    switched = last_switch(container.db)
+    if switched is not None:
+        print(f"last rebuild: {switched[0].replace(',', ', ')} switched at position"
+              f" {switched[1]:,} on {switched[2]}")
+
+
+def _rebuild(container: "Container", args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    runner = container.runner
+    known = [p.name for p in runner.projections]
+    if args.name and args.name not in known:
+        print(f"unknown projection {args.name!r}; known: {', '.join(known)}", file=sys.stderr)
+        return 2
+    names = [args.name] if args.name else None
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()  # ends after the batch in flight; the next run resumes
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    columns = (TextColumn("rebuild"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[rate]} events/s"), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
+    started = time.monotonic()
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task("rebuild", total=None, rate="-")
+        first: list[int] = []
+
+        def progress(done: int, total: int) -> None:
+            first.append(done) if not first else None
+            rate = (done - first[0]) / max(time.monotonic() - started, 1e-3)
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f}")
+
+        result = runner.rebuild(names, restart=args.restart, batch_size=args.batch_size,
+                                progress=progress, stop=stop)
+    seconds = time.monotonic() - started
+    chosen = ", ".join(result.state.projections)
+    if not result.switched:
+        print(f"rebuild of {chosen} stopped at position {result.state.position:,}; the live"
+              " read models still serve. Run `eschat projections rebuild` again to resume.")
+        return 3
+    print(f"rebuilt {chosen} from {result.state.position:,} events ({result.events:,} in this"
+          f" run, {result.events / max(seconds, 1e-3):,.0f} events/s); switched to the new"
+          f" read models at position {result.state.position:,} on {result.switched_at}")
+    return 0
+
+
+def cmd_projections(args: argparse.Namespace) -> int:
+    from interfaces.server import bootstrap
+
+    container = bootstrap(_settings(args))
     try:
-        runner = container.runner
-        if args.action == "rebuild":
-            names = [args.name] if args.name else None
-            known = [p.name for p in runner.projections]
-            if args.name and args.name not in known:
-                print(f"unknown projection {args.name!r}; known: {', '.join(known)}",
-                      file=sys.stderr)
-                return 2
-            count = runner.rebuild(names)
-            print(f"rebuilt {', '.join(names or known)} from {count} events")
-        head = head_position(container.store)
-        positions = container.read_models.positions()
-        print(f"{'projection':<12} {'position':>10} {'head':>10} {'lag':>8}")
-        for name in sorted(positions):
-            print(f"{name:<12} {positions[name]:>10} {head:>10} {head - positions[name]:>8}")
+        code = _rebuild(container, args) if args.action == "rebuild" else 0
+        _print_status(container)
+        return code
     finally:
         container.close()
-    return 0
 
 
 def cmd_relay(args: argparse.Namespace) -> int:
@@ -124,6 +190,8 @@ BENCHES = {
     "cluster": "cluster_fanout.py",
     "fuzz": "hostile_fuzz.py",
     "login-flood": "login_flood.py",
+    "aging": "aging.py",
+    "receipt-storm": "receipt_storm.py",
 }
 
 
@@ -162,8 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     psub = projections.add_subparsers(dest="action", required=True)
     status = psub.add_parser("status", help="position of each projection against the head")
     _add_setting_flags(status)
-    rebuild = psub.add_parser("rebuild", help="drop read models and replay every event")
+    rebuild = psub.add_parser("rebuild", help="build read models anew beside the live ones,"
+                              " then switch to them (resumes a rebuild that stopped)")
     rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
+    rebuild.add_argument("--restart", action="store_true",
+                         help="abandon a rebuild under way and start from the first event")
+    rebuild.add_argument("--batch-size", type=int, default=20_000,
+                         help="events per transaction (default 20000)")
     _add_setting_flags(rebuild)
     projections.set_defaults(func=cmd_projections)
 

@@ -15,6 +15,15 @@ from uuid import UUID
 
 import msgspec
 
+from application.feed import (
+    MEMBERSHIP,
+    PRESENCE,
+    WITH_OFFSET,
+    ClientEvent,
+    Connected,
+    ServerEvent,
+    Typing,
+)
 from application.service import ChatService
 from application.writer import Unavailable
 from domain.errors import DomainError
@@ -36,7 +45,7 @@ from interfaces.socketio.context import ack_requested
 log = logging.getLogger("eschat.gateway")
 
 AUTH_FAILED = {"message": "Authentication failed"}
-STORED_EVENTS = ("new-message", "message-delivered", "message-read")
+RECEIPTS = frozenset({ServerEvent.MESSAGE_DELIVERED, ServerEvent.MESSAGE_READ})
 TYPING_EXPIRES_S = 6.0
 MAX_JOIN_LIMIT = 200
 
@@ -84,14 +93,14 @@ class ChatGateway:
         self.ns.on_connect(self.on_connect)
         self.ns.on_disconnect(self.on_disconnect)
         events: dict[str, Handler] = {
-            "send-message": self.send_message,
-            "join-chat": self.join_chat,
-            "leave-chat": self.leave_chat,
-            "typing-start": self.typing_start,
-            "typing-stop": self.typing_stop,
-            "message-delivered": self.message_delivered,
-            "message-read": self.message_read,
-            "ping": self.ping,
+            ClientEvent.SEND_MESSAGE: self.send_message,
+            ClientEvent.JOIN_CHAT: self.join_chat,
+            ClientEvent.LEAVE_CHAT: self.leave_chat,
+            ClientEvent.TYPING_START: self.typing_start,
+            ClientEvent.TYPING_STOP: self.typing_stop,
+            ClientEvent.MESSAGE_DELIVERED: self.message_delivered,
+            ClientEvent.MESSAGE_READ: self.message_read,
+            ClientEvent.PING: self.ping,
         }
         for name, handler in events.items():
             self.ns.on(name, self._guarded(name, handler))
@@ -139,7 +148,7 @@ class ChatGateway:
         for chat_id in await self.service.chat_ids_of(user_id):
             socket.join(chat_room(chat_id, plain))
         socket.data["connection"] = await self.service.open_connection(user_id)
-        socket.emit("connected", {"userId": user_id})
+        socket.emit(ServerEvent.CONNECTED, Connected(user_id=user_id))
         offset = socket.recovery_offset
         if not plain and socket.recovery_pid and offset is not None and offset.isdigit():
             socket.recover()
@@ -161,14 +170,14 @@ class ChatGateway:
             for item in items:
                 if item.position > now:
                     break
-                if item.type in STORED_EVENTS:
+                if item.type in WITH_OFFSET:
                     offset = () if plain else (str(item.position),)
                     socket.emit(item.type, item.data, *offset)
-                elif item.type in ("chat-created", "member-added", "member-removed"):
+                elif item.type in MEMBERSHIP:
                     members = item.data.get("memberIds") or [item.data.get("userId")]
                     if user_id in members and item.chat_id is not None:
                         room = chat_room(item.chat_id, plain)
-                        if item.type == "member-removed":
+                        if item.type == ServerEvent.MEMBER_REMOVED:
                             socket.leave(room)
                         else:
                             socket.join(room)
@@ -216,7 +225,7 @@ class ChatGateway:
             if wants_ack:
                 return result
             if not result.get("success"):
-                socket.emit("error", {"error": result["error"], "code": result["code"]})
+                socket.emit(ServerEvent.ERROR, {"error": result["error"], "code": result["code"]})
             return None
 
         return run
@@ -283,7 +292,7 @@ class ChatGateway:
 
     async def ping(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
         now = int(time.time() * 1000)
-        socket.emit("pong", now)
+        socket.emit(ServerEvent.PONG, now)
         return ok(pong=now)
 
     # -- typing (ephemeral) ----------------------------------------------------
@@ -298,8 +307,8 @@ class ChatGateway:
             self._typing_timers[key] = self.loop.call_later(
                 TYPING_EXPIRES_S, self._stop_typing, chat_id, user_id
             )
-        event = "user-typing" if started else "user-stopped-typing"
-        self._emit_to_chat(chat_id, event, {"userId": user_id, "chatId": chat_id},
+        event = ServerEvent.USER_TYPING if started else ServerEvent.USER_STOPPED_TYPING
+        self._emit_to_chat(chat_id, event, Typing(user_id=user_id, chat_id=chat_id),
                            skip_user=user_id)
 
     def _stop_typing(self, chat_id: str, user_id: str) -> None:
@@ -317,24 +326,34 @@ class ChatGateway:
         self.ns.emit(event, payload, room=chat_room(chat_id), skip_sid=skip, offset=offset)
         self.ns.emit(event, payload, room=chat_room(chat_id, plain=True), skip_sid=skip)
 
+    def _emit_to_user(self, user_id: str, event: str, payload: Any, position: int) -> None:
+        for socket in self.ns.sockets_in(user_room(user_id)):
+            plain = socket.data.get("plain", False) or not self.recovery
+            socket.emit(event, payload, *(() if plain else (str(position),)))
+
     def _fan_out(self, rows: list[tuple[Any, ...]], upto: int) -> None:
-        for position, type_, chat_id, _user_id, payload_json in rows:
+        for position, type_, chat_id, user_id, payload_json in rows:
             try:
-                if type_ in STORED_EVENTS:
+                if type_ in RECEIPTS and user_id is not None:
+                    # A receipt of a chat above ESCHAT_RECEIPTS_ROOM_MAX members: its
+                    # feed row names the message's sender, the only one told.
+                    self._emit_to_user(user_id, type_, msgspec.Raw(payload_json), position)
+                    continue
+                if type_ in WITH_OFFSET:
                     # The stored JSON goes into the packet as it is: each room's packet
                     # is encoded once, without parsing and re-serializing the payload.
                     offset = str(position) if self.recovery else None
                     self._emit_to_chat(chat_id, type_, msgspec.Raw(payload_json), offset=offset)
                     continue
                 payload = msgspec.json.decode(payload_json)
-                if type_ == "chat-created":
+                if type_ == ServerEvent.CHAT_CREATED:
                     for member in payload["memberIds"]:
                         self._move(member, chat_id, join=True)
-                elif type_ == "member-added":
+                elif type_ == ServerEvent.MEMBER_ADDED:
                     self._move(payload["userId"], chat_id, join=True)
-                elif type_ == "member-removed":
+                elif type_ == ServerEvent.MEMBER_REMOVED:
                     self._move(payload["userId"], chat_id, join=False)
-                elif type_ in ("user-online", "user-offline"):
+                elif type_ in PRESENCE:
                     self.sio.spawn(self._presence, type_, payload)
             except Exception:
                 log.exception("fan-out of %s at %s failed", type_, position)

@@ -3,10 +3,13 @@ graceful shutdown that loses no acknowledged message."""
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interfaces.gateway import ChatGateway
 from interfaces.socketio import SocketIOServer, native
+
+if TYPE_CHECKING:
+    from interfaces.server import Container
 
 log = logging.getLogger("eschat.lifecycle")
 
@@ -15,7 +18,7 @@ SHUTDOWN_GRACE_S = 10.0
 
 
 class NodeLifecycle:
-    def __init__(self, container: Any, sio: SocketIOServer, gateway: ChatGateway,
+    def __init__(self, container: "Container", sio: SocketIOServer, gateway: ChatGateway,
                  app: Any) -> None:
         self.container = container
         self.sio = sio

@@ -3,26 +3,30 @@ the projections and the interfaces, and wires them. Nothing else reads the
 environment."""
 
 import logging
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from application.ports import PasswordHasher
 from application.service import ChatService
 from application.writer import GroupCommitWriter
 from infrastructure.advisory_locks import ProjectionLeadership, schema_lock
-from infrastructure.aggregate_loader import AggregateLoader
+from infrastructure.aggregate_loader import CACHE_SIZE, AggregateLoader
 from infrastructure.database_url import DatabaseLocation, PostgresLocation, parse_database_url
 from infrastructure.eventstore import ChatEventStore, open_event_store, postgres_channel
 from infrastructure.passwords import Argon2Hasher
+from infrastructure.presence_leases import SqlNodeLeases
 from infrastructure.projection_runner import ProjectionRunner
-from infrastructure.readmodels.chats import ChatsProjection
+from infrastructure.readmodels.chats import ChatsView
+from infrastructure.readmodels.common import Projection
 from infrastructure.readmodels.database import Database, open_database
-from infrastructure.readmodels.history import HistoryProjection
-from infrastructure.readmodels.presence import PresenceProjection
+from infrastructure.readmodels.history import HistoryView
+from infrastructure.readmodels.presence import PresenceView
 from infrastructure.readmodels.queries import SqlReadModels
 from infrastructure.settings import Settings, load_settings
 from infrastructure.tokens import ExternalIssuer, TokenService, dev_secret
 
 if TYPE_CHECKING:
+    from interfaces.gateway import ChatGateway
     from interfaces.socketio import WorkerRoutes
 
 log = logging.getLogger("eschat")
@@ -33,30 +37,44 @@ IDLE_POLL_S = 0.002
 GIL_SWITCH_INTERVAL_S = 0.001
 
 
+class Relay(Protocol):
+    """The Kafka relay as the node drives it (infrastructure/kafka: KafkaRelay)."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def lag(self) -> int: ...
+
+
 @dataclass
 class Container:
+    """One node: what bootstrap() built. `relay` is set when Kafka is configured,
+    `gateway` once `serve` runs the Socket.IO side."""
+
     settings: Settings
     location: DatabaseLocation
     store: ChatEventStore
     db: Database
     runner: ProjectionRunner
+    loader: AggregateLoader
     writer: GroupCommitWriter
     read_models: SqlReadModels
+    leases: SqlNodeLeases
     service: ChatService
     tokens: TokenService
-    extras: dict[str, Any] = field(default_factory=dict)
+    relay: Relay | None = None
+    gateway: "ChatGateway | None" = None
 
     def start(self) -> None:
         self.writer.start()
         self.runner.start()
-        if "relay" in self.extras:
-            self.extras["relay"].start()
+        if self.relay is not None:
+            self.relay.start()
 
     def close(self) -> None:
         """Finishes queued commands first: nothing acknowledged is dropped."""
         self.writer.stop()
-        if "relay" in self.extras:
-            self.extras["relay"].stop()
+        if self.relay is not None:
+            self.relay.stop()
         self.runner.stop()
         self.db.close()
         self.store.close()
@@ -69,8 +87,9 @@ def settings_from_environment(**overrides: object) -> Settings:
     return load_settings(os.environ, **overrides)
 
 
-def projections() -> list[Any]:
-    return [HistoryProjection(), ChatsProjection(), PresenceProjection()]
+def projections(settings: Settings | None = None) -> list[Projection]:
+    room_max = settings.receipts_room_max if settings is not None else 100
+    return [HistoryView(room_max), ChatsView(), PresenceView()]
 
 
 def build_tokens(settings: Settings) -> TokenService:
@@ -83,31 +102,49 @@ def build_tokens(settings: Settings) -> TokenService:
     return TokenService(secret, external)
 
 
-def build_container(settings: Settings) -> Container:
+def bootstrap(
+    settings: Settings,
+    *,
+    hasher: PasswordHasher | None = None,
+    tokens: TokenService | None = None,
+    read_model_projections: list[Projection] | None = None,
+    cache_size: int = CACHE_SIZE,
+    relay: Relay | None | Literal["from-settings"] = "from-settings",
+) -> Container:
+    """Builds a node for `serve`, the CLI, benches and tests: event store (with
+    snapshots), the writer's aggregate cache, the group-commit writer, projections,
+    node leases, the service and, when Kafka is configured, the relay. Each
+    keyword replaces one default part; nothing is started yet."""
     location = parse_database_url(settings.database_url)
+    chosen = read_model_projections or projections(settings)
     with schema_lock(location):  # tables are created here, one node at a time
         store = open_event_store(location)
         db = open_database(location)
         if isinstance(location, PostgresLocation):
-            runner = ProjectionRunner(store, db, projections(), listen_conninfo=location.conninfo,
+            runner = ProjectionRunner(store, db, chosen, listen_conninfo=location.conninfo,
                                       listen_channel=postgres_channel(store),
                                       leadership=ProjectionLeadership(location.conninfo))
         else:
-            runner = ProjectionRunner(store, db, projections())
-    writer = GroupCommitWriter(store, on_commit=runner.wake, loader=AggregateLoader(store))
+            runner = ProjectionRunner(store, db, chosen)
+        leases = SqlNodeLeases(db)
+    loader = AggregateLoader(store, cache_size)
+    writer = GroupCommitWriter(store, loader, on_commit=runner.wake)
     read_models = SqlReadModels(db)
-    service = ChatService(store, writer, read_models, runner, Argon2Hasher(),
-                          settings.effective_node_id)
-    container = Container(settings=settings, location=location, store=store, db=db,
-                          runner=runner, writer=writer,
-                          read_models=read_models, service=service,
-                          tokens=build_tokens(settings))
-    if settings.kafka_bootstrap:
-        from infrastructure.kafka import build_relay
+    service = ChatService(store, writer, read_models, runner, hasher or Argon2Hasher(),
+                          settings.effective_node_id, leases)
+    if relay == "from-settings":
+        relay = None
+        if settings.kafka_bootstrap:
+            from infrastructure.kafka import build_relay
 
-        with schema_lock(location):
-            container.extras["relay"] = build_relay(settings, store, db, location)
-    return container
+            with schema_lock(location):
+                relay = build_relay(settings, store, db, location)
+    return Container(settings=settings, location=location, store=store, db=db, runner=runner,
+                     loader=loader, writer=writer, read_models=read_models, leases=leases,
+                     service=service, tokens=tokens or build_tokens(settings), relay=relay)
+
+
+# The name callers used before bootstrap() took overridable parts.
 
 
 def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
@@ -127,7 +164,7 @@ def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
     from interfaces.socketio import ServerOptions, SocketIOServer, native
     from interfaces.startup import port_message
 
-    container = build_container(settings)
+    container = bootstrap(settings)
     location = container.location
     sio = SocketIOServer(ServerOptions(
         ping_interval_ms=settings.ping_interval_ms, ping_timeout_ms=settings.ping_timeout_ms,
@@ -139,7 +176,7 @@ def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
     gateway = ChatGateway(sio, container.service, container.tokens, typing,
                           recovery=settings.recovery,
                           inactivity_timeout_s=settings.inactivity_timeout_s)
-    container.extras["gateway"] = gateway
+    container.gateway = gateway
     container.runner.add_listener(gateway.on_feed)
     rest = create_app(container)
     # Litestar serves HTTP through the ASGI bridge; the Socket.IO layer's native

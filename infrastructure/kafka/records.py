@@ -1,8 +1,10 @@
 """Stored events as Kafka records: key = chat id, value `{type, position, chatId,
 data, occurredAt}` (JSON, msgspec), the event type in a header.
 
-Chat events (Chat.*) carry their chat as the originator id; Message.Sent names
-its chat; Message.Delivered / Message.Read find it in their message's Sent event.
+Chat events (Chat.*) carry their chat as the originator id; every other chat event
+names it (Message.Sent, Receipts.Delivered / Receipts.Read). Only the per-message
+Message.Delivered / Message.Read of releases before issue 12 find it in their
+message's Sent event.
 Events that belong to no chat (User.*, Connection.*, Node.*) are keyed by their
 originator id, so each aggregate's events stay in order, with `chatId: null`."""
 
@@ -16,6 +18,8 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
 from application.views import iso
+from domain.chat import chat_of
+from domain.message import Message
 from infrastructure.eventstore import to_event
 
 TYPE_HEADER = "type"
@@ -93,14 +97,12 @@ class ChatResolver:
             self._chats.popitem(last=False)
 
     def chat_of(self, event: Any) -> str | None:
-        name = event_type(event)
-        if name.startswith("Chat."):
-            return str(event.originator_id)
-        if name == "Message.Sent":
-            chat_id = str(event.chat_id)
-            self._remember(event.originator_id, chat_id)
-            return chat_id
-        if name.startswith("Message."):
+        named = chat_of(event)
+        if isinstance(event, Message.Sent):
+            self._remember(event.originator_id, str(named))
+        if named is not None:
+            return str(named)
+        if isinstance(event, Message.Delivered | Message.Read):
             known = self._chats.get(event.originator_id)
             if known is not None:
                 return known

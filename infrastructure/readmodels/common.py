@@ -1,16 +1,21 @@
-"""Shared pieces of the read models: the tracking table and the feed."""
+"""Shared pieces of the read models: the tracking table, the feed table, the view base."""
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Iterable
 from typing import Any
-
-import msgspec
-from eventsourcing.utils import get_topic
 
 from infrastructure.readmodels.database import Database
 from infrastructure.stored_events import Change
 
 TRACKING_DDL = [
     "CREATE TABLE IF NOT EXISTS rm_tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+    # The rebuild under way (at most one; infrastructure/rebuild.py) and those that switched.
+    "CREATE TABLE IF NOT EXISTS rm_rebuild (id BIGINT PRIMARY KEY, projections TEXT NOT NULL,"
+    " position BIGINT NOT NULL, head BIGINT NOT NULL, started_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rm_rebuild_log (id BIGINT PRIMARY KEY,"
+    " projections TEXT NOT NULL, position BIGINT NOT NULL, started_at TEXT NOT NULL,"
+    " switched_at TEXT NOT NULL)",
 ]
 
 # The feed: every stored event as clients see it (socket event name + payload).
@@ -24,48 +29,13 @@ FEED_DDL = [
 FEED_INDEXES = ["CREATE INDEX IF NOT EXISTS rm_feed_chat ON rm_feed (chat_id, position)"]
 
 
-_encode = msgspec.json.Encoder(order="sorted").encode
-
-
-def to_json(data: Any) -> str:
-    """Compact JSON with sorted keys (msgspec: several times faster than json.dumps)."""
-    return _encode(data).decode()
-
-
 FEED_COLUMNS = ("position", "source", "ordinal", "chat_id", "user_id", "type", "payload",
                 "occurred_at")
 
 
-class Feed:
-    """The feed rows one projection writes for a batch, inserted in one executemany.
-    Projections never read the feed back, so buffering them changes nothing."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.rows: list[tuple[Any, ...]] = []
-        self._last: tuple[int, int] = (0, -1)  # (position, ordinal) of the last row
-
-    def add(self, change: Change, type_: str, payload: dict[str, Any],
-            chat_id: str | None = None, user_id: str | None = None) -> None:
-        position, ordinal = self._last
-        # Several rows of one event (a node's users going offline) keep apart by ordinal.
-        ordinal = ordinal + 1 if position == change.position else 0
-        self._last = (change.position, ordinal)
-        self.rows.append((change.position, self.source, ordinal, chat_id, user_id, type_,
-                          to_json(payload), change.at))
-
-    def flush(self, tx: Any) -> None:
-        if self.rows:
-            tx.insert("rm_feed", FEED_COLUMNS, self.rows)
-            self.rows = []
-
-
-Handler = Callable[[Any, Change, Feed], None]
-
-
 class Projection:
-    """A read model built only from events. Subclasses list their tables' DDL and
-    either handle events one by one (`handlers`) or a whole batch (`apply`)."""
+    """The view of one read model: its tables and their DDL, and `apply`, which
+    writes what its pure projection (application/projections/) makes of a batch."""
 
     name: str = ""
     ddl: list[str] = []
@@ -74,27 +44,35 @@ class Projection:
     indexes: list[str] = []
     tables: list[str] = []
 
-    def handlers(self) -> dict[type, Handler]:
-        raise NotImplementedError
-
     def apply(self, tx: Any, changes: list[Change]) -> None:
         """Applies a batch of changes in store order, within the caller's transaction."""
-        by_topic = {get_topic(cls): handler for cls, handler in self.handlers().items()}
-        feed = Feed(self.name)
-        for change in changes:
-            handler = by_topic.get(change.topic)
-            if handler is not None:
-                handler(tx, change, feed)
-        feed.flush(tx)
+        raise NotImplementedError
 
 
-def create_schema(db: Database, projections: list[Projection], indexes: bool = True) -> None:
+_INDEX_ON = re.compile(r"^CREATE (?:UNIQUE )?INDEX IF NOT EXISTS \w+ ON (\w+)")
+
+
+def existing_tables(tx: Any, dialect: str) -> set[str]:
+    if dialect == "sqlite":
+        rows = tx.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    else:
+        rows = tx.fetchall("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    return {r[0] for r in rows}
+
+
+def create_schema(db: Database, projections: list[Projection]) -> None:
+    """Creates what is missing. A table that exists keeps the indexes it has: one
+    swapped in by a rebuild carries them under the rebuild's names."""
     with db.transaction() as tx:
-        for statement in TRACKING_DDL + FEED_DDL + (FEED_INDEXES if indexes else []):
-            tx.execute(statement)
+        existing = existing_tables(tx, db.dialect)
+        statements = TRACKING_DDL + FEED_DDL + FEED_INDEXES
         for projection in projections:
-            for statement in projection.ddl + (projection.indexes if indexes else []):
+            statements = statements + projection.ddl + projection.indexes
+        for statement in statements:
+            on = _INDEX_ON.match(statement)
+            if on is None or on.group(1) not in existing:
                 tx.execute(statement)
+        for projection in projections:
             tx.execute(
                 "INSERT INTO rm_tracking (name, position) VALUES (%s, 0)"
                 " ON CONFLICT (name) DO NOTHING",

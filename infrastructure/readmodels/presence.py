@@ -1,102 +1,99 @@
-"""Presence: live connections per user and node, node leases, last seen."""
+"""The SQL of presence (rules: application/projections/presence.py): connections,
+node ids, last seen. Leases are rows of node_leases (infrastructure/presence_leases.py)."""
 
-from datetime import timedelta
 from typing import Any
 
-from domain.presence import Connection, Node
-from infrastructure.readmodels.common import Feed, Handler, Projection
-from infrastructure.stored_events import Change
+from application.projections.feed_rows import FeedRows
+from application.projections.presence import (
+    AddNode,
+    CloseConnection,
+    CloseNode,
+    LastSeen,
+    OpenConnection,
+    PresenceOp,
+    PresenceProjection,
+)
+from infrastructure.readmodels.common import FEED_COLUMNS, Projection
+from infrastructure.stored_events import (
+    CONNECTION_CLOSED,
+    CONNECTION_OPENED,
+    NODE_RESTARTED,
+    NODE_STARTED,
+    NODE_STOPPED,
+    Change,
+    typed,
+)
+
+TOPICS = frozenset({CONNECTION_OPENED, CONNECTION_CLOSED, NODE_STARTED, NODE_RESTARTED,
+                    NODE_STOPPED})
+
+_WRITE = {
+    OpenConnection: "INSERT INTO rm_connections (connection_id, user_id, node_id, opened_at)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+    CloseConnection: "DELETE FROM rm_connections WHERE connection_id = %s",
+    CloseNode: "DELETE FROM rm_connections WHERE node_id = %s",
+    # lease_until is no longer kept here (leases are rows of node_leases); the column
+    # stays so read models of earlier releases keep their shape.
+    AddNode: "INSERT INTO rm_nodes (node_key, node_id, lease_until) VALUES (%s, %s, 0)"
+             " ON CONFLICT (node_key) DO NOTHING",
+    LastSeen: "INSERT INTO rm_last_seen (user_id, last_seen) VALUES (%s, %s)"
+              " ON CONFLICT (user_id) DO UPDATE SET last_seen = excluded.last_seen",
+}
 
 
-class PresenceProjection(Projection):
+class _State:
+    def __init__(self, tx: Any) -> None:
+        self._tx = tx
+
+    def connections_of(self, user_id: str, except_node: str | None = None) -> int:
+        if except_node is None:
+            row = self._tx.fetchone("SELECT COUNT(*) FROM rm_connections WHERE user_id = %s",
+                                    (user_id,))
+        else:
+            row = self._tx.fetchone("SELECT COUNT(*) FROM rm_connections WHERE user_id = %s"
+                                    " AND node_id <> %s", (user_id, except_node))
+        return int(row[0]) if row else 0
+
+    def connection_user(self, connection_id: str) -> str | None:
+        row = self._tx.fetchone("SELECT user_id FROM rm_connections WHERE connection_id = %s",
+                                (connection_id,))
+        return str(row[0]) if row else None
+
+    def node_id(self, node_key: str) -> str | None:
+        row = self._tx.fetchone("SELECT node_id FROM rm_nodes WHERE node_key = %s", (node_key,))
+        return str(row[0]) if row else None
+
+    def users_on(self, node_id: str) -> list[str]:
+        rows = self._tx.fetchall("SELECT DISTINCT user_id FROM rm_connections"
+                                 " WHERE node_id = %s ORDER BY user_id", (node_id,))
+        return [str(r[0]) for r in rows]
+
+
+class PresenceView(Projection):
     name = "presence"
     tables = ["rm_connections", "rm_nodes", "rm_last_seen"]
     ddl = [
         "CREATE TABLE IF NOT EXISTS rm_connections (connection_id TEXT PRIMARY KEY,"
         " user_id TEXT NOT NULL, node_id TEXT NOT NULL, opened_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_connections_user ON rm_connections (user_id)",
-        # lease_until is epoch seconds taken from the heartbeat event's own time,
-        # so a rebuild reproduces it exactly.
         "CREATE TABLE IF NOT EXISTS rm_nodes (node_key TEXT PRIMARY KEY, node_id TEXT NOT NULL,"
         " lease_until DOUBLE PRECISION NOT NULL)",
         "CREATE TABLE IF NOT EXISTS rm_last_seen (user_id TEXT PRIMARY KEY,"
         " last_seen TEXT NOT NULL)",
     ]
 
-    def handlers(self) -> dict[type, Handler]:
-        return {
-            Connection.Opened: self._opened,  # type: ignore[attr-defined]
-            Connection.Closed: self._closed,  # type: ignore[attr-defined]
-            Node.Started: self._started,  # type: ignore[attr-defined]
-            Node.Restarted: self._restarted,  # type: ignore[attr-defined]
-            Node.Heartbeat: self._lease,  # type: ignore[attr-defined]
-            Node.Stopped: self._node_stopped,  # type: ignore[attr-defined]
-        }
+    def __init__(self) -> None:
+        self.projection = PresenceProjection()
+
+    def apply(self, tx: Any, changes: list[Change]) -> None:
+        state, feed = _State(tx), FeedRows(self.name)
+        for event in typed(changes, TOPICS):
+            # Each event's operations before the next event reads the rows.
+            for op in self.projection.project(event, state, feed):
+                self.write(tx, op)
+        if feed.rows:
+            tx.insert("rm_feed", FEED_COLUMNS, feed.rows)
 
     @staticmethod
-    def _count(tx: Any, user_id: str) -> int:
-        row = tx.fetchone("SELECT COUNT(*) FROM rm_connections WHERE user_id = %s", (user_id,))
-        return int(row[0]) if row else 0
-
-    def _opened(self, tx: Any, e: Change, feed: Feed) -> None:
-        user_id = e.state.user_id
-        first = self._count(tx, user_id) == 0
-        tx.execute(
-            "INSERT INTO rm_connections (connection_id, user_id, node_id, opened_at)"
-            " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (e.originator_id, user_id, e.state.node_id, e.at),
-        )
-        if first:
-            feed.add(e, "user-online", {"userId": user_id}, user_id=user_id)
-
-    def _went_away(self, tx: Any, user_id: str, e: Change, feed: Feed) -> None:
-        if self._count(tx, user_id) == 0:
-            tx.execute(
-                "INSERT INTO rm_last_seen (user_id, last_seen) VALUES (%s, %s)"
-                " ON CONFLICT (user_id) DO UPDATE SET last_seen = excluded.last_seen",
-                (user_id, e.at),
-            )
-            feed.add(e, "user-offline", {"userId": user_id, "lastSeen": e.at}, user_id=user_id)
-
-    def _closed(self, tx: Any, e: Change, feed: Feed) -> None:
-        row = tx.fetchone("SELECT user_id FROM rm_connections WHERE connection_id = %s",
-                          (e.originator_id,))
-        if row is None:
-            return
-        tx.execute("DELETE FROM rm_connections WHERE connection_id = %s", (e.originator_id,))
-        self._went_away(tx, row[0], e, feed)
-
-    def _started(self, tx: Any, e: Change, feed: Feed) -> None:
-        tx.execute(
-            "INSERT INTO rm_nodes (node_key, node_id, lease_until) VALUES (%s, %s, %s)"
-            " ON CONFLICT (node_key) DO NOTHING",
-            (e.originator_id, e.state.node_id, 0.0),
-        )
-        self._lease(tx, e, feed)
-
-    def _lease(self, tx: Any, e: Change, feed: Feed) -> None:
-        until = (e.timestamp + timedelta(seconds=e.state.lease_seconds)).timestamp()
-        tx.execute("UPDATE rm_nodes SET lease_until = %s WHERE node_key = %s",
-                   (until, e.originator_id))
-
-    def _drop_connections(self, tx: Any, e: Change, feed: Feed) -> None:
-        node = tx.fetchone("SELECT node_id FROM rm_nodes WHERE node_key = %s",
-                           (e.originator_id,))
-        if node is None:
-            return
-        users = tx.fetchall(
-            "SELECT DISTINCT user_id FROM rm_connections WHERE node_id = %s ORDER BY user_id",
-            (node[0],),
-        )
-        tx.execute("DELETE FROM rm_connections WHERE node_id = %s", (node[0],))
-        for (user_id,) in users:
-            self._went_away(tx, user_id, e, feed)
-
-    def _restarted(self, tx: Any, e: Change, feed: Feed) -> None:
-        self._drop_connections(tx, e, feed)
-        self._lease(tx, e, feed)
-
-    def _node_stopped(self, tx: Any, e: Change, feed: Feed) -> None:
-        self._drop_connections(tx, e, feed)
-        tx.execute("UPDATE rm_nodes SET lease_until = 0 WHERE node_key = %s",
-                   (e.originator_id,))
+    def write(tx: Any, op: PresenceOp) -> None:
+        tx.execute(_WRITE[type(op)], op)

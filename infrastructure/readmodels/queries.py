@@ -6,6 +6,7 @@ from uuid import UUID
 
 import msgspec
 
+from application.feed import ServerEvent
 from application.views import (
     ChatListItem,
     ChatView,
@@ -80,6 +81,8 @@ class SqlReadModels:
         chat_id = rows[0][1]
         marks = tx.fetchall("SELECT user_id, seq FROM rm_read_marks WHERE chat_id = %s",
                             (chat_id,))
+        delivered_marks = tx.fetchall(
+            "SELECT user_id, seq FROM rm_delivered_marks WHERE chat_id = %s", (chat_id,))
         ids = [r[0] for r in rows]
         placeholders = ",".join(["%s"] * len(ids))
         delivered: dict[str, set[str]] = {}
@@ -91,10 +94,13 @@ class SqlReadModels:
         views = []
         for r in rows:
             read_by = sorted(u for u, seq in marks if seq >= r[4] and u != r[2])
+            # Per-message receipts of earlier releases, then the marks that reach it.
+            delivered_to = delivered.get(r[0], set()) | set(read_by) | {
+                u for u, seq in delivered_marks if seq >= r[4] and u != r[2]}
             views.append(MessageView(
                 id=r[0], chat_id=r[1], sender_id=r[2], content=r[3], seq=int(r[4]),
                 created_at=r[5], client_message_id=r[6],
-                delivered_to=sorted(delivered.get(r[0], set()) | set(read_by)),
+                delivered_to=sorted(delivered_to),
                 read_by=read_by,
             ))
         return views
@@ -141,7 +147,7 @@ class SqlReadModels:
         with self._db.transaction(readonly=True) as tx:
             online = {r[0] for r in tx.fetchall(
                 "SELECT DISTINCT c.user_id FROM rm_connections c"
-                " JOIN rm_nodes n ON n.node_id = c.node_id"
+                " JOIN node_leases n ON n.node_id = c.node_id"
                 f" WHERE n.lease_until > %s AND c.user_id IN ({placeholders})",
                 [now, *user_ids],
             )}
@@ -153,12 +159,12 @@ class SqlReadModels:
                 for u in user_ids]
 
     def lapsed_nodes(self, now: float) -> list[str]:
-        """Nodes whose lease ran out while they still hold connections."""
+        """Nodes that hold connections but whose lease ran out (or that have none)."""
         with self._db.transaction(readonly=True) as tx:
             rows = tx.fetchall(
-                "SELECT DISTINCT n.node_id FROM rm_nodes n"
-                " JOIN rm_connections c ON c.node_id = n.node_id"
-                " WHERE n.lease_until < %s ORDER BY n.node_id",
+                "SELECT DISTINCT c.node_id FROM rm_connections c"
+                " LEFT JOIN node_leases n ON n.node_id = c.node_id"
+                " WHERE n.lease_until IS NULL OR n.lease_until < %s ORDER BY c.node_id",
                 (now,),
             )
         return [r[0] for r in rows]
@@ -171,10 +177,13 @@ class SqlReadModels:
             rows = tx.fetchall(
                 "SELECT position, type, chat_id, payload, occurred_at FROM rm_feed"
                 " WHERE position > %s AND position <= (SELECT MIN(position) FROM rm_tracking)"
-                " AND chat_id IS NOT NULL AND (chat_id IN"
-                " (SELECT chat_id FROM rm_members WHERE user_id = %s) OR user_id = %s)"
+                " AND chat_id IS NOT NULL AND (user_id = %s OR (chat_id IN"
+                " (SELECT chat_id FROM rm_members WHERE user_id = %s)"
+                # A receipt of a big chat names the sender: only they get it.
+                " AND NOT (user_id IS NOT NULL AND type IN (%s, %s))))"
                 " ORDER BY position, source, ordinal LIMIT %s",
-                (after, user_id, user_id, limit),
+                (after, user_id, user_id, ServerEvent.MESSAGE_DELIVERED.value,
+                 ServerEvent.MESSAGE_READ.value, limit),
             )
         return [FeedItem(position=int(r[0]), type=r[1], chat_id=r[2], data=json.loads(r[3]),
                          occurred_at=r[4]) for r in rows]

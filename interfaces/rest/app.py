@@ -2,7 +2,7 @@
 on the same port as Socket.IO. `create_app(container)` is the factory the
 composition root calls."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from litestar import Litestar
@@ -24,6 +24,9 @@ from interfaces.rest.errors import EXCEPTION_HANDLERS
 from interfaces.rest.login_limits import LoginLimiter
 from interfaces.rest.metrics import Metrics, TimingMiddleware, before_send
 from interfaces.web.site import web_client_router
+
+if TYPE_CHECKING:
+    from interfaces.server import Container
 
 MAX_BODY = 1024 * 1024
 
@@ -107,7 +110,7 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
-def create_app(container: Any) -> Litestar:
+def create_app(container: "Container") -> Litestar:
     service = container.service
     settings = container.settings
     state = State({

@@ -5,7 +5,7 @@ gets its own CollectorRegistry holding them (so building several apps in one
 process never registers anything twice). Names:
 
 - `eschat_connections` (gauge): open Socket.IO connections of this process.
-  Read from the gateway's namespace (`container.extras["gateway"]`) at each scrape.
+  Read from the gateway's namespace (`container.gateway`) at each scrape.
 - `eschat_forwarded_requests` (gauge): Engine.IO requests and WebSockets this worker
   relayed, since it started, to the worker owning their session (`--workers N`).
 - `eschat_messages_stored_total` (counter): messages stored in the event store
@@ -23,14 +23,18 @@ process never registers anything twice). Names:
 import asyncio
 import inspect
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from application.feed import ServerEvent
 from infrastructure.eventstore import head_position
+
+if TYPE_CHECKING:
+    from interfaces.server import Container
 
 CONNECTIONS = Gauge("eschat_connections", "Open Socket.IO connections of this process",
                     registry=None)
@@ -56,7 +60,7 @@ _T0 = "eschat_t0"
 
 
 class Metrics:
-    def __init__(self, container: Any) -> None:
+    def __init__(self, container: "Container") -> None:
         self._container = container
         self.registry = CollectorRegistry(auto_describe=True)
         for metric in (CONNECTIONS, FORWARDED, MESSAGES_STORED, PROJECTION_POSITION, PROJECTION_LAG,
@@ -69,7 +73,7 @@ class Metrics:
         """Refreshes the gauges that need the store, then the text format."""
         await asyncio.to_thread(self._refresh_store_gauges)
         await self._refresh_relay()
-        gateway = self._container.extras.get("gateway")
+        gateway = self._container.gateway
         if gateway is not None:  # read on the loop that owns the sockets
             CONNECTIONS.set(len(gateway.ns.sockets))
             routes = gateway.sio.engine.routes
@@ -85,7 +89,7 @@ class Metrics:
             PROJECTION_LAG.labels(name).set(max(0, head - position))
 
     async def _refresh_relay(self) -> None:
-        relay = self._container.extras.get("relay")
+        relay = self._container.relay
         lag_of = getattr(relay, "lag", None)
         if not callable(lag_of):
             return
@@ -103,7 +107,7 @@ class Metrics:
 
 def count_messages(rows: list[tuple[Any, ...]], upto: int | None = None) -> None:
     """Projection-runner listener: feed rows are (position, type, chat_id, user_id, payload)."""
-    sent = sum(1 for row in rows if row[1] == "new-message")
+    sent = sum(1 for row in rows if row[1] == ServerEvent.NEW_MESSAGE)
     if sent:
         MESSAGES_STORED.inc(sent)
 

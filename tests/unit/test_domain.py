@@ -7,6 +7,7 @@ import pytest
 from domain.chat import Chat
 from domain.errors import Forbidden, InvalidInput
 from domain.message import Message, check_content
+from domain.receipts import Receipts
 from domain.user import User
 
 
@@ -31,21 +32,31 @@ def test_content_must_be_non_empty_text_of_at_most_4000_chars(content: object) -
     assert check_content("x" * 4000) == "x" * 4000
 
 
-def test_a_message_is_delivered_and_read_once_per_user() -> None:
-    message = Message(chat_id=uuid4(), sender_id="alice", content="hi", client_message_id=None)
-    assert message.deliver_to("bob")
-    assert not message.deliver_to("bob")
-    assert message.read_by_user("bob")
-    assert not message.read_by_user("bob")
-    assert not message.read_by_user("alice")  # the sender never "reads" their own message
-    names = [type(e).__name__ for e in message.collect_events()]
-    assert names == ["Sent", "Delivered", "Read"]
+def test_a_receipt_moves_a_members_mark_only_forward() -> None:
+    chat_id, message_id = uuid4(), uuid4()
+    receipts = Receipts(chat_id=chat_id, user_id="bob")
+    assert receipts.deliver(message_id, "alice", seq=5, members=2)
+    assert not receipts.deliver(message_id, "alice", seq=5, members=2)
+    assert not receipts.deliver(uuid4(), "alice", seq=3, members=2)  # earlier: covered
+    assert receipts.read(message_id, "alice", seq=4, members=2)
+    assert not receipts.read(uuid4(), "alice", seq=4, members=2)
+    names = [type(e).__name__ for e in receipts.collect_events()]
+    assert names == ["Started", "Delivered", "Read"]
+    assert (receipts.delivered_seq, receipts.read_seq) == (5, 4)
 
 
 def test_a_read_implies_delivery() -> None:
-    message = Message(chat_id=uuid4(), sender_id="alice", content="hi", client_message_id=None)
-    message.read_by_user("bob")
-    assert message.delivered_to == ["bob"]
+    receipts = Receipts(chat_id=uuid4(), user_id="bob")
+    receipts.read(uuid4(), "alice", seq=7, members=2)
+    assert receipts.delivered_seq == 7
+    assert not receipts.deliver(uuid4(), "alice", seq=7, members=2)
+
+
+def test_each_member_of_each_chat_has_its_own_receipts() -> None:
+    chat = uuid4()
+    assert Receipts.create_id(chat, "bob") == Receipts.create_id(chat, "bob")
+    assert Receipts.create_id(chat, "bob") != Receipts.create_id(chat, "carol")
+    assert Receipts.create_id(chat, "bob") != Receipts.create_id(uuid4(), "bob")
 
 
 def test_same_sender_and_client_id_give_the_same_message_id() -> None:

@@ -34,7 +34,7 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Readiness]:
         return Response(Readiness(status="unavailable", error=f"{type(e).__name__}: {e}"),
                         status_code=503)
     lag = {name: max(0, head - pos) for name, pos in sorted(positions.items())}
-    relay = container.extras.get("relay")
+    relay = container.relay
     relay_lag = int(relay.lag()) if relay is not None else None  # lag() never blocks
     return Response(Readiness(status="ready", head=head, projections=dict(sorted(
         positions.items())), projection_lag=lag, kafka_relay_lag=relay_lag))

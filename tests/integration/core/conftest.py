@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 
 from infrastructure.settings import load_settings
-from interfaces.server import Container, build_container
+from interfaces.server import Container, bootstrap
 
 
 def make_container(database_url: str, data_dir: Path) -> Container:
     settings = load_settings({}, database_url=database_url, data_dir=str(data_dir),
                              jwt_secret="test-secret-" + "x" * 32, node_id="test-node")
-    return build_container(settings)
+    return bootstrap(settings)
 
 
 @pytest.fixture

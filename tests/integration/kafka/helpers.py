@@ -1,5 +1,5 @@
 """eschat in-process for the relay tests: the same composition root as
-`eschat serve` (build_container), driven through its ChatService."""
+`eschat serve` (bootstrap), driven through its ChatService."""
 
 import asyncio
 from collections import defaultdict
@@ -12,7 +12,7 @@ from infrastructure.database_url import parse_database_url
 from infrastructure.eventstore import head_position
 from infrastructure.kafka import KafkaRelay, build_relay
 from infrastructure.settings import Settings
-from interfaces.server import Container, build_container
+from interfaces.server import Container, bootstrap
 from tests.integration.kafka.broker import Consumed
 
 TOPIC = "chat-messages"
@@ -32,9 +32,9 @@ FAST_RELAY = {"request_timeout_ms": 2000, "backoff_max": 0.5}
 async def running_eschat(database_url: str, data_dir: Path, relay_options: dict[str, Any]
                          | None = None, **overrides: Any) -> AsyncIterator[Container]:
     settings = settings_for(database_url, data_dir, **overrides)
-    container = build_container(settings)
+    container = bootstrap(settings)
     if relay_options is not None:
-        container.extras["relay"] = build_relay(settings, container.store, container.db,
+        container.relay = build_relay(settings, container.store, container.db,
                                                 parse_database_url(database_url),
                                                 **relay_options)
     await asyncio.to_thread(container.start)
@@ -45,7 +45,7 @@ async def running_eschat(database_url: str, data_dir: Path, relay_options: dict[
 
 
 def relay_of(container: Container) -> KafkaRelay:
-    relay = container.extras["relay"]
+    relay = container.relay
     assert isinstance(relay, KafkaRelay)
     return relay
 

@@ -53,7 +53,7 @@ async def test_record_shape_key_value_and_headers(
     (chat_id, message_ids), = sent.items()
     by_type = {r.value["type"]: r for r in records}
     assert set(by_type) >= {"User.Registered", "Chat.Created", "Message.Sent",
-                            "Message.Delivered", "Message.Read"}
+                            "Receipts.Delivered", "Receipts.Read"}
     for record in records:
         assert set(record.value) == {"type", "position", "chatId", "data", "occurredAt"}
         assert record.headers["type"] == record.value["type"].encode()
@@ -64,9 +64,12 @@ async def test_record_shape_key_value_and_headers(
     assert sent_record.value["data"]["chatId"] == chat_id
     assert sent_record.value["data"]["content"].startswith("hello")
     assert sent_record.value["data"]["id"] in message_ids
-    # receipts name their chat although their event does not carry it
-    assert by_type["Message.Read"].value["chatId"] == chat_id
-    assert by_type["Message.Read"].key == chat_id.encode()
+    # receipts are high-water marks that name their chat, message and seq
+    read = by_type["Receipts.Read"]
+    assert read.value["chatId"] == chat_id and read.key == chat_id.encode()
+    assert read.value["data"]["chatId"] == chat_id
+    assert read.value["data"]["messageId"] in message_ids
+    assert isinstance(read.value["data"]["seq"], int)
     assert by_type["Chat.Created"].value["chatId"] == chat_id
     # no chat: keyed by the aggregate, chatId null, and no secrets leave the store
     user = by_type["User.Registered"]

@@ -10,7 +10,7 @@ from litestar.testing import TestClient
 
 from infrastructure.settings import load_settings
 from interfaces.rest.app import create_app
-from interfaces.server import Container, build_container
+from interfaces.server import Container, bootstrap
 
 SECRET = "test-secret-" + "x" * 32
 
@@ -19,7 +19,7 @@ SECRET = "test-secret-" + "x" * 32
 def container(tmp_path: Path) -> Iterator[Container]:
     settings = load_settings({}, database_url=f"sqlite:///{tmp_path}/eschat.db",
                              data_dir=str(tmp_path), jwt_secret=SECRET, node_id="t")
-    c = build_container(settings)
+    c = bootstrap(settings)
     c.start()
     yield c
     c.close()
@@ -62,7 +62,7 @@ def test_commands_answer_503_when_the_writer_cannot_store(container: Container) 
 
 
 def test_metrics_report_the_kafka_relay_lag_when_a_relay_runs(container: Container) -> None:
-    container.extras["relay"] = FakeRelay()
+    container.relay = FakeRelay()
     with TestClient(create_app(container)) as client:
         text = client.get("/metrics").text
     assert "eschat_kafka_relay_lag_events 7.0" in text
@@ -71,7 +71,7 @@ def test_metrics_report_the_kafka_relay_lag_when_a_relay_runs(container: Contain
 def test_ready_reports_the_kafka_relay_lag_when_a_relay_runs(container: Container) -> None:
     with TestClient(create_app(container)) as client:
         assert client.get("/ready").json()["kafkaRelayLag"] is None
-        container.extras["relay"] = FakeRelay()
+        container.relay = FakeRelay()
         assert client.get("/ready").json()["kafkaRelayLag"] == 7
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from infrastructure.settings import load_settings
-from interfaces.server import build_container
+from interfaces.server import bootstrap
 from tests.conftest import ServerProcess
 from tests.integration.rest.helpers import Api, new_chat
 
@@ -25,7 +25,7 @@ PAGE = 200
 def seed(database_url: str, data_dir: Path, sender: str, chat_id: str, count: int = COUNT) -> int:
     settings = load_settings({}, database_url=database_url, data_dir=str(data_dir),
                              jwt_secret="seed-" + "x" * 32, node_id="seeder")
-    container = build_container(settings)
+    container = bootstrap(settings)
     container.writer.start()
 
     async def send_all() -> int:

@@ -1,0 +1,98 @@
+"""Chats live long: the writer loads them from a snapshot and keeps them in a
+cache that is fast-forwarded from the store, so it stays correct when another node
+wrote meanwhile (two nodes on one PostgreSQL), and a chat's size of history does
+not change what it answers."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from domain.chat import Chat
+from domain.errors import Forbidden
+from infrastructure.aggregate_loader import AggregateLoader
+from infrastructure.eventstore import SNAPSHOT_INTERVAL
+from infrastructure.settings import load_settings
+from interfaces.server import Container, bootstrap
+from tests.conftest import PG_URL, reset_postgres
+
+
+def node(database_url: str, data_dir: Path, node_id: str) -> Container:
+    settings = load_settings({}, database_url=database_url, data_dir=str(data_dir),
+                             jwt_secret="test-secret-" + "x" * 32, node_id=node_id)
+    container = bootstrap(settings)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def two_nodes(tmp_path: Path) -> Iterator[tuple[Container, Container]]:
+    reset_postgres()
+    a = node(PG_URL, tmp_path / "a", "node-a")
+    b = node(PG_URL, tmp_path / "b", "node-b")
+    yield a, b
+    b.close()
+    a.close()
+
+
+async def test_a_cached_chat_sees_what_another_node_changed(
+    two_nodes: tuple[Container, Container],
+) -> None:
+    a, b = two_nodes
+    for user in ("alice", "bob", "carol", "dave"):
+        await a.service.ensure_user(user)
+    chat = await a.service.create_chat("alice", "team", ["bob"])
+    await b.service.send_message("bob", chat.id, "b caches the chat now")
+    await a.service.send_message("alice", chat.id, "a caches it too")
+
+    await a.service.remove_member("alice", chat.id, "bob")
+    await a.service.add_member("alice", chat.id, "carol")
+    # Node b's cached chat is behind: the command sees a's changes all the same.
+    with pytest.raises(Forbidden):
+        await b.service.send_message("bob", chat.id, "bob was removed on node a")
+    await b.service.send_message("carol", chat.id, "carol was added on node a")
+
+    # And the other way round, with a's cache behind b's write.
+    await b.service.add_member("carol", chat.id, "dave")
+    await a.service.remove_member("alice", chat.id, "carol")
+    view = await b.service.add_member("dave", chat.id, "bob")
+    assert view.member_ids == ["alice", "dave", "bob"]
+    messages, _ = await a.service.history("alice", chat.id)
+    assert [m.sender_id for m in messages] == ["bob", "alice", "carol"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_a_long_membership_history_loads_from_its_latest_snapshot(
+    backend: str, tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/eschat.db" if backend == "sqlite" else PG_URL
+    if backend == "postgres":
+        reset_postgres()
+    container = node(url, tmp_path, "node-a")
+    try:
+        s = container.service
+        await s.ensure_user("alice")
+        await s.ensure_user("bob")
+        chat = await s.create_chat("alice", "busy", [])
+        changes = 2 * SNAPSHOT_INTERVAL + 10
+        for i in range(changes):
+            if i % 2 == 0:
+                await s.add_member("alice", chat.id, "bob")
+            else:
+                await s.remove_member("alice", chat.id, "bob")
+        store = container.store
+        assert store.snapshots is not None
+        [latest] = store.snapshots.get(UUID(chat.id), desc=True, limit=1)
+        assert latest.originator_version == 2 * SNAPSHOT_INTERVAL
+        # A cold loader (another node, a restart) starts from that snapshot and
+        # ends where replaying every event ends.
+        cold = AggregateLoader(store)
+        loaded = cold([UUID(chat.id)])[UUID(chat.id)].aggregate
+        replayed = store.repository.get(UUID(chat.id))
+        assert isinstance(loaded, Chat) and isinstance(replayed, Chat)
+        assert loaded.version == replayed.version == changes + 1
+        assert loaded.member_ids == replayed.member_ids == ["alice"]
+        await s.send_message("alice", chat.id, "still answers")
+    finally:
+        container.close()

@@ -102,29 +102,40 @@ def log(message: str) -> None:
 
 
 class Profiler:
-    """`py-spy record` of one server process for one scenario (stopped by SIGINT)."""
+    """`py-spy record` of one server process for one scenario, one profile per phase
+    (`phase(name)` ends the current one by SIGINT and starts the next): DIR/LABEL-PHASE.txt.
+    py-spy pauses the process for each sample: profiled figures are not the bench's."""
 
     def __init__(self, directory: Path | None, flags: str, server: Server, label: str) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        if directory is None or not server.is_eschat:
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.directory, self.flags, self.label = directory, flags, label
+        self.pid = server.proc.pid if server.is_eschat else None
+        self.phase("setup")
+
+    def phase(self, name: str) -> None:
+        if self.directory is None or self.pid is None:
             return
+        if self.procs and self.procs[-1].poll() is None:
+            self.procs[-1].send_signal(signal.SIGINT)
         exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        directory.mkdir(parents=True, exist_ok=True)
-        out = directory / f"{label}.txt"
-        self.proc = subprocess.Popen(
-            [exe, "record", "--pid", str(server.proc.pid), "--format", "raw", "-o", str(out),
-             *flags.split()], stdout=subprocess.DEVNULL,
-            stderr=(directory / f"{label}.log").open("wb"))
-        time.sleep(0.5)  # attached before the load starts
+        self.directory.mkdir(parents=True, exist_ok=True)
+        out = self.directory / f"{self.label}-{name}"
+        self.procs.append(subprocess.Popen(
+            [exe, "record", "--pid", str(self.pid), "--format", "raw", "-o", f"{out}.txt",
+             *self.flags.split()], stdout=subprocess.DEVNULL,
+            stderr=out.with_suffix(".log").open("wb")))
+        if name == "setup":
+            time.sleep(0.5)  # attached before the scenario starts
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in self.procs:
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -149,10 +160,10 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 try:
                     if scenario in ("rooms", "fanout", "latency"):
                         rows += scenarios.chat_scenario(server, sizes, scenario, loadgen_cores,
-                                                        n_loadgen, client)
+                                                        n_loadgen, client, profiler.phase)
                     elif scenario == "storm":
                         rows.append(scenarios.storm_scenario(server, sizes, loadgen_cores,
-                                                             n_loadgen, client))
+                                                             n_loadgen, client, profiler.phase))
                     elif scenario == "idle":
                         rows.append(scenarios.idle_scenario(server, sizes, loadgen_cores,
                                                             client))

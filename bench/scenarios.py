@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,7 +209,8 @@ def sleep_until(ns: int) -> None:
 
 def measured_run(server: Server, gens: Loadgens, sizes: Sizes, params: dict[str, Any],
                  loadgen_cores: int, start: int | None = None, seconds: float | None = None,
-                 warmup: float | None = None, lag_members: int = 0) -> Row:
+                 warmup: float | None = None, lag_members: int = 0,
+                 on_window: Callable[[], None] = lambda: None) -> Row:
     """One run: GO to every load generator, server and database CPU over the window.
     With `lag_members`, also the ack -> delivery lag (see `delivery_lag`)."""
     start = start or time.monotonic_ns() + 100_000_000
@@ -219,6 +221,7 @@ def measured_run(server: Server, gens: Loadgens, sizes: Sizes, params: dict[str,
              "drainS": sizes.drain, "quietS": sizes.quiet, "lag": bool(lag_members),
              "timelineS": 1.0})
     sleep_until(start + int(warmup * 1e9))
+    on_window()
     procs = server.procs()
     cpu0, db0 = cpu_seconds(procs), per_pid_cpu(server.db_procs())
     sleep_until(end)
@@ -256,8 +259,13 @@ def measured_run(server: Server, gens: Loadgens, sizes: Sizes, params: dict[str,
     }
 
 
+def no_mark(phase: str) -> None:
+    """Where a profiler (bench --py-spy) starts a new profile; nothing without one."""
+
+
 def chat_scenario(server: Server, sizes: Sizes, scenario: str, cores: set[int] | None,
-                  loadgen_cores: int, client: str = "raw") -> list[Row]:
+                  loadgen_cores: int, client: str = "raw",
+                  mark: Callable[[str], None] = no_mark) -> list[Row]:
     """`rooms` (a closed-loop run with the ack -> delivery lag, then a fixed-rate run),
     `latency` (one fixed-rate run at a light load) or `fanout` (closed loop, fixed rate)."""
     lag = 0
@@ -273,6 +281,7 @@ def chat_scenario(server: Server, sizes: Sizes, scenario: str, cores: set[int] |
         rate = sizes.fanout_rate
     clients = [{"auth": auth[u], "chatId": room.chat_id if u in senders else None,
                 "roomSize": len(room.members)} for room in rooms for u in room.members]
+    mark("connect")
     gens = Loadgens(server, clients, sizes.loadgen_procs, cores,
                     content_size=sizes.content_size, client=client)
     runs: list[tuple[str, dict[str, Any]]] = [
@@ -284,7 +293,8 @@ def chat_scenario(server: Server, sizes: Sizes, scenario: str, cores: set[int] |
         for mode, params in runs:
             row = measured_run(server, gens, sizes, {**params, "maxRatePerSender":
                                                      sizes.max_rate_per_sender}, loadgen_cores,
-                               lag_members=lag if mode == "throughput" else 0)
+                               lag_members=lag if mode == "throughput" else 0,
+                               on_window=lambda mode=mode: mark(mode))
             offered = (f"closed loop, {sizes.window} in flight/sender, "
                        f"<= {sizes.max_rate_per_sender:g}/s/sender") if mode == "throughput" \
                 else f"{rate:g} msg/s"
@@ -299,7 +309,7 @@ def chat_scenario(server: Server, sizes: Sizes, scenario: str, cores: set[int] |
 
 
 def storm_scenario(server: Server, sizes: Sizes, cores: set[int] | None, loadgen_cores: int,
-                   client: str = "raw") -> Row:
+                   client: str = "raw", mark: Callable[[str], None] = no_mark) -> Row:
     """Reconnect storm: every member of one room connects at once (no batching), and
     `storm_settle` s after the last one got `connected`, `storm_senders` of them send
     (closed loop) for `storm_seconds`, all of it measured (no warm-up)."""
@@ -308,15 +318,18 @@ def storm_scenario(server: Server, sizes: Sizes, cores: set[int] | None, loadgen
     senders = set(members[:sizes.storm_senders])
     clients = [{"auth": auth[u], "chatId": rooms[0].chat_id if u in senders else None,
                 "roomSize": len(members)} for u in members]
+    mark("connect")
     gens = Loadgens(server, clients, sizes.loadgen_procs, cores, content_size=sizes.content_size,
                     client=client, connect_batch=len(clients))
     try:
         first = min(r["firstConnectNs"] for r in gens.ready)
         last = max(r["lastConnectedNs"] for r in gens.ready)
         start = max(last + int(sizes.storm_settle * 1e9), time.monotonic_ns() + 100_000_000)
+        mark("settle")
         row = measured_run(server, gens, sizes, {"window": sizes.window, "maxRatePerSender":
                                                  sizes.max_rate_per_sender}, loadgen_cores,
-                           start=start, seconds=sizes.storm_seconds, warmup=0)
+                           start=start, seconds=sizes.storm_seconds, warmup=0,
+                           on_window=lambda: mark("window"))
     finally:
         gens.close()
     return {"server": server.name, "scenario": "storm", "mode": "throughput", "client": client,

@@ -128,6 +128,9 @@ def issue13(rows: list[Row], client: str) -> str:
         ["storm, from 2 s after the last `connected`: acks/s over the window; per second",
          *cells("storm", "throughput", lambda r: f"{num(r['acks_per_s'])}; "
                 + " ".join(str(n) for n in r["ack_timeline"]))],
+        ["storm: disconnects during the run; sends lost with them (never acked)",
+         *cells("storm", "throughput", lambda r: f"{r['disconnected']:,}; "
+                                                 f"{r.get('lost', 0) + r['unacked']:,}")],
         ["storm: ack p50 / p99 ms; send → other member p50 / p99 ms",
          *cells("storm", "throughput", lambda r: pair([r["ack_ms"]["p50"], r["ack_ms"]["p99"]])
                 + "; " + pair([r["latency_ms"]["p50"], r["latency_ms"]["p99"]]))],

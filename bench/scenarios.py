@@ -253,6 +253,9 @@ def measured_run(server: Server, gens: Loadgens, sizes: Sizes, params: dict[str,
             "disconnected")},
         "refusals": {k: v for r in results for k, v in r["refusals"].items()},
         "window_s": window, "presence_received": sum(r.get("presence", 0) for r in results),
+        # the stock client reconnects by itself; the raw one does not
+        "reconnects": sum(r.get("reconnects", 0) for r in results),
+        "lost": sum(r.get("lost", 0) for r in results),
         "ack_timeline": add_timelines([r.get("ackTimeline", []) for r in results]),
         "delivery_timeline": add_timelines([r.get("deliveryTimeline", []) for r in results]),
         **lag,
@@ -308,6 +311,38 @@ def chat_scenario(server: Server, sizes: Sizes, scenario: str, cores: set[int] |
     return rows
 
 
+def pg_counters(server: Server) -> dict[str, dict[str, int]]:
+    """PostgreSQL's own counters for the bench database: per table, index and
+    sequential scans and rows written; `_db`: transactions committed. Deltas of
+    them tell the stored work a phase did (they lag by up to a second)."""
+    url = server.database_url
+    if not url or not url.startswith("postgresql"):
+        return {}
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        out = {t: {"scans": int(a or 0) + int(b or 0), "ins": int(i), "upd": int(u),
+                   "del": int(d)}
+               for t, a, b, i, u, d in conn.execute(
+                   "SELECT relname, idx_scan, seq_scan, n_tup_ins, n_tup_upd, n_tup_del"
+                   " FROM pg_stat_user_tables").fetchall()}
+        (commits,) = conn.execute("SELECT xact_commit FROM pg_stat_database"
+                                  " WHERE datname = current_database()").fetchone() or (0,)
+    out["_db"] = {"commits": int(commits)}
+    return out
+
+
+def counter_delta(after: dict[str, dict[str, int]],
+                  before: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    out = {}
+    for table, now in after.items():
+        then = before.get(table, {})
+        d = {k: v - then.get(k, 0) for k, v in now.items() if v - then.get(k, 0)}
+        if d:
+            out[table] = d
+    return out
+
+
 def storm_scenario(server: Server, sizes: Sizes, cores: set[int] | None, loadgen_cores: int,
                    client: str = "raw", mark: Callable[[str], None] = no_mark) -> Row:
     """Reconnect storm: every member of one room connects at once (no batching), and
@@ -318,6 +353,8 @@ def storm_scenario(server: Server, sizes: Sizes, cores: set[int] | None, loadgen
     senders = set(members[:sizes.storm_senders])
     clients = [{"auth": auth[u], "chatId": rooms[0].chat_id if u in senders else None,
                 "roomSize": len(members)} for u in members]
+    time.sleep(1.0)  # PostgreSQL's counters of the setup settle
+    counters = [pg_counters(server)]
     mark("connect")
     gens = Loadgens(server, clients, sizes.loadgen_procs, cores, content_size=sizes.content_size,
                     client=client, connect_batch=len(clients))
@@ -326,10 +363,16 @@ def storm_scenario(server: Server, sizes: Sizes, cores: set[int] | None, loadgen
         last = max(r["lastConnectedNs"] for r in gens.ready)
         start = max(last + int(sizes.storm_settle * 1e9), time.monotonic_ns() + 100_000_000)
         mark("settle")
+
+        def window() -> None:
+            mark("window")
+            counters.append(pg_counters(server))
+
         row = measured_run(server, gens, sizes, {"window": sizes.window, "maxRatePerSender":
                                                  sizes.max_rate_per_sender}, loadgen_cores,
                            start=start, seconds=sizes.storm_seconds, warmup=0,
-                           on_window=lambda: mark("window"))
+                           on_window=window)
+        counters.append(pg_counters(server))
     finally:
         gens.close()
     return {"server": server.name, "scenario": "storm", "mode": "throughput", "client": client,
@@ -339,7 +382,10 @@ def storm_scenario(server: Server, sizes: Sizes, cores: set[int] | None, loadgen
             "offered": (f"{sizes.storm_settle:g} s after {len(members):,} connected at once, "
                         f"closed loop, <= {sizes.max_rate_per_sender:g}/s/sender"),
             "connect_s": (last - first) / 1e9,
-            "settle_s": (start - last) / 1e9, **row}
+            "settle_s": (start - last) / 1e9, **row,
+            # PostgreSQL's work from the first connect to the window, then in the window
+            "db_work_connect": counter_delta(counters[1], counters[0]) if counters[0] else {},
+            "db_work_window": counter_delta(counters[2], counters[1]) if counters[0] else {}}
 
 
 def idle_scenario(server: Server, sizes: Sizes, cores: set[int] | None,

@@ -36,7 +36,7 @@ function freshStats(run = {}) {
   const warmup = (run.warmupS ?? 0) * 1e9;
   return {
     sent: 0, acked: 0, refused: 0, refusals: {}, ackedInWindow: 0, expectedDeliveries: 0,
-    deliveries: 0, deliveriesInWindow: 0, presence: 0,
+    deliveries: 0, deliveriesInWindow: 0, presence: 0, reconnects: 0, lost: 0,
     histogram: new Array(BUCKETS).fill(0), ackHistogram: new Array(BUCKETS).fill(0),
     window: [startNs + warmup, run.endNs ?? 0], lastFrameNs: 0,
     lag: Boolean(run.lag), lagAcks: {}, lagDeliveries: {},
@@ -115,7 +115,7 @@ class Generator {
       windowS: (s.window[1] - s.window[0]) / 1e9,
       histogram: sparse(s.histogram), ackHistogram: sparse(s.ackHistogram),
       cpuS: (cpu.user + cpu.system) / 1e6, wallS, disconnected: this.disconnected,
-      presence: s.presence, ackTimeline: s.ackTimeline, deliveryTimeline: s.deliveryTimeline,
+      presence: s.presence, reconnects: s.reconnects, lost: s.lost, ackTimeline: s.ackTimeline, deliveryTimeline: s.deliveryTimeline,
       ...(s.lag ? { lagAcks: s.lagAcks, lagDeliveries: s.lagDeliveries } : {}),
     };
   }
@@ -139,6 +139,19 @@ class Client {
       socket.once("connect_error", (e) => reject(new Error(`refused: ${e.message}`)));
     });
     socket.on("disconnect", () => { gen.disconnected += 1; });
+    // The stock client reconnects by itself; sends in flight then are lost (no
+    // ack ever comes), so a closed-loop sender starts again from the new connection.
+    socket.on("connected", () => {
+      if (!this.seen) {
+        this.seen = true;  // the first `connected`: see this.ready
+        return;
+      }
+      const s = gen.stats;
+      s.reconnects += 1;
+      s.lost += this.pending.size;
+      this.pending.clear();
+      if (gen.windowSize && this.chatId && !this.stopped && now() < gen.endNs) this.sendPaced();
+    });
     socket.on("new-message", (message) => this.onNewMessage(message));
     socket.on("user-online", () => { gen.stats.presence += 1; gen.stats.lastFrameNs = now(); });
   }

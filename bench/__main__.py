@@ -1,11 +1,14 @@
 """eschat against its peers, side by side, in one run on one machine:
 
-    python -m bench [--tiny] [--servers a,b] [--scenarios a,b] [--json out.json] [sizes...]
+    python -m bench [--tiny] [--servers a,b] [--scenarios a,b] [--client sio,raw]
+                    [--py-spy DIR] [--json out.json] [sizes...]
 
 (`eschat bench compare ...` is the same.) Each server under test is started as a
 subprocess on a free port (pinned to the server's CPU set), the load
 generators run as separate processes (pinned to the others), and a markdown
-table goes to stdout (progress to stderr), the raw rows to --json.
+table goes to stdout (progress to stderr), the raw rows to --json. With
+--py-spy DIR, every eschat server is sampled by `py-spy record` during each
+scenario (all threads; raw collapsed stacks in DIR, see bench/profile_report.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import dataclasses
 import json
 import os
 import platform
+import shutil
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,7 +29,8 @@ from typing import Any
 from bench import report, scenarios
 from bench.servers import SERVERS, BenchError, Server, start
 
-SCENARIOS = ("rooms", "fanout", "idle", "rebuild", "history")
+SCENARIOS = ("latency", "rooms", "fanout", "storm", "idle", "rebuild", "history")
+CHAT = ("latency", "rooms", "fanout", "storm")
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/eschat_bench"
 
 
@@ -44,7 +51,15 @@ def parser() -> argparse.ArgumentParser:
                    help=f"comma-separated, default all: {','.join(SERVERS)}")
     p.add_argument("--scenarios", type=csv(SCENARIOS), default=list(SCENARIOS),
                    help=f"comma-separated, default all: {','.join(SCENARIOS)}")
+    p.add_argument("--client", type=csv(scenarios.CLIENTS), default=["sio"],
+                   help="load generator(s), comma-separated, each used for every chat "
+                        "scenario: sio = stock socket.io-client (npm) with default options "
+                        "over WebSocket (default), raw = raw frames on picows")
     p.add_argument("--tiny", action="store_true", help="every scenario at a tiny size (smoke)")
+    p.add_argument("--py-spy", type=Path, metavar="DIR",
+                   help="sample each eschat server with py-spy during each scenario")
+    p.add_argument("--py-spy-flags", default="--threads --native",
+                   help="flags for `py-spy record` (default: %(default)s; add --idle or --gil)")
     p.add_argument("--pg-url", default=os.environ.get("ESCHAT_BENCH_PG_URL", DEFAULT_PG),
                    help="database for eschat-postgres and node-socketio-pg (its tables are "
                         "DROPPED); default $ESCHAT_BENCH_PG_URL or " + DEFAULT_PG)
@@ -70,6 +85,8 @@ def sizes_from(args: argparse.Namespace) -> scenarios.Sizes:
         raise BenchError("--warmup must be shorter than --seconds")
     if sizes.fanout_senders > sizes.fanout_members:
         raise BenchError("--fanout-senders cannot exceed --fanout-members")
+    if sizes.storm_senders > sizes.storm_members:
+        raise BenchError("--storm-senders cannot exceed --storm-members")
     return sizes
 
 
@@ -84,6 +101,43 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+class Profiler:
+    """`py-spy record` of one server process for one scenario, one profile per phase
+    (`phase(name)` ends the current one by SIGINT and starts the next): DIR/LABEL-PHASE.txt.
+    py-spy pauses the process for each sample: profiled figures are not the bench's."""
+
+    def __init__(self, directory: Path | None, flags: str, server: Server, label: str) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.directory, self.flags, self.label = directory, flags, label
+        self.pid = server.proc.pid if server.is_eschat else None
+        self.phase("setup")
+
+    def phase(self, name: str) -> None:
+        if self.directory is None or self.pid is None:
+            return
+        if self.procs and self.procs[-1].poll() is None:
+            self.procs[-1].send_signal(signal.SIGINT)
+        exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        out = self.directory / f"{self.label}-{name}"
+        self.procs.append(subprocess.Popen(
+            [exe, "record", "--pid", str(self.pid), "--format", "raw", "-o", f"{out}.txt",
+             *self.flags.split()], stdout=subprocess.DEVNULL,
+            stderr=out.with_suffix(".log").open("wb")))
+        if name == "setup":
+            time.sleep(0.5)  # attached before the scenario starts
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in self.procs:
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     sizes = sizes_from(args)
     server_cores, loadgen_cores = pinning(args.no_pin)
@@ -93,22 +147,32 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for name in args.servers:
         for scenario in args.scenarios:
-            log(f"{name}: {scenario}")
             if scenario == "rebuild":
+                log(f"{name}: {scenario}")
                 rows.append(scenarios.rebuild_scenario(name, sizes, args.pg_url))
                 continue
-            server: Server = start(name, args.pg_url, server_cores)
-            try:
-                if scenario in ("rooms", "fanout"):
-                    rows += scenarios.chat_scenario(server, sizes, scenario, loadgen_cores,
-                                                    n_loadgen)
-                elif scenario == "idle":
-                    rows.append(scenarios.idle_scenario(server, sizes, loadgen_cores))
-                else:
-                    rows.append(scenarios.history_scenario(server, sizes, loadgen_cores))
-            finally:
-                server.stop()
-            log(f"{name}: {scenario} done")
+            # Chat scenarios run once per load generator; idle and history once.
+            for client in args.client if scenario in CHAT else args.client[:1]:
+                log(f"{name}: {scenario} ({client})")
+                server: Server = start(name, args.pg_url, server_cores)
+                profiler = Profiler(args.py_spy, args.py_spy_flags, server,
+                                    f"{name}-{scenario}-{client}")
+                try:
+                    if scenario in ("rooms", "fanout", "latency"):
+                        rows += scenarios.chat_scenario(server, sizes, scenario, loadgen_cores,
+                                                        n_loadgen, client, profiler.phase)
+                    elif scenario == "storm":
+                        rows.append(scenarios.storm_scenario(server, sizes, loadgen_cores,
+                                                             n_loadgen, client, profiler.phase))
+                    elif scenario == "idle":
+                        rows.append(scenarios.idle_scenario(server, sizes, loadgen_cores,
+                                                            client))
+                    else:
+                        rows.append(scenarios.history_scenario(server, sizes, loadgen_cores))
+                finally:
+                    profiler.stop()
+                    server.stop()
+                log(f"{name}: {scenario} ({client}) done")
     return rows
 
 

@@ -4,9 +4,11 @@ callbacks, no per-frame coroutine), the same code for every server under test.
     python -m bench.loadgen < job.json
 
 Protocol with the parent on stdin/stdout: reads one JSON job line, connects its
-clients and prints READY; then for each line `GO {"startNs", "endNs", "warmupS",
-"window" | "ratePerSender"}` (CLOCK_MONOTONIC, which all processes share) it runs,
-drains and prints one JSON result line, until stdin closes. In `idle` mode it
+clients and prints `READY {"firstConnectNs", "lastConnectedNs"}`; then for each line
+`GO {"startNs", "endNs", "warmupS", "window" | "ratePerSender", "lag", "timelineS"}`
+(CLOCK_MONOTONIC, which all processes share) it runs, drains and prints one JSON
+result line, until stdin closes. `bench/peers/node/loadgen.mjs` is the same on the
+stock socket.io-client. In `idle` mode it
 only holds its connections (answering pings) until stdin closes.
 
 A message's content is `<sender>|<send_ns>|padding`: a receiver finds the send
@@ -47,9 +49,25 @@ class Stats:
     ack_histogram: list[int] = field(default_factory=lambda: [0] * BUCKETS)
     window: tuple[int, int] = (0, 0)
     last_frame_ns: int = 0
+    presence: int = 0  # user-online frames received
+    start_ns: int = 0
+    # lag: ack time of each message acked in the window, delivery times of every
+    # message, keyed `<sender tag><send ns>`, in microseconds from start_ns
+    lag: bool = False
+    lag_acks: dict[str, int] = field(default_factory=dict)
+    lag_deliveries: dict[str, list[int]] = field(default_factory=dict)
+    timeline_ns: int = 0  # bins of the ack and delivery timelines (0: none)
+    ack_timeline: list[int] = field(default_factory=list)
+    delivery_timeline: list[int] = field(default_factory=list)
 
     def in_window(self, now: int) -> bool:
         return self.window[0] <= now < self.window[1]
+
+    def bump(self, timeline: list[int], now: int) -> None:
+        if self.timeline_ns and now >= self.start_ns:
+            i = (now - self.start_ns) // self.timeline_ns
+            timeline.extend([0] * (i + 1 - len(timeline)))
+            timeline[i] += 1
 
 
 def record(histogram: list[int], ns: int) -> None:
@@ -69,6 +87,7 @@ class Client(WSListener):
         self.room_size: int = spec.get("roomSize", 0)
         self.transport: WSTransport | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.ready_ns = 0
         self.next_ack = 0
         self.pending: dict[int, int] = {}
         self.next_allowed = 0
@@ -93,7 +112,10 @@ class Client(WSListener):
         if kind == "42":
             if text.startswith('42["new-message"'):
                 self.on_new_message(text, now)
+            elif text.startswith('42["user-online"'):
+                self.stats.presence += 1
             elif text.startswith('42["connected"') and not self.ready.done():
+                self.ready_ns = now
                 self.ready.set_result(None)
         elif kind == "43":
             self.on_ack(text, now)
@@ -107,6 +129,12 @@ class Client(WSListener):
     def on_new_message(self, text: str, now: int) -> None:
         stats = self.stats
         stats.deliveries += 1
+        stats.bump(stats.delivery_timeline, now)
+        if stats.lag:
+            start = text.find(CONTENT_KEY) + len(CONTENT_KEY)
+            end = text.find("|", text.find("|", start) + 1)
+            stats.lag_deliveries.setdefault(text[start:end], []).append(
+                (now - stats.start_ns) // 1000)
         if stats.in_window(now):
             stats.deliveries_in_window += 1
             start = text.find(CONTENT_KEY) + len(CONTENT_KEY)
@@ -124,9 +152,12 @@ class Client(WSListener):
         if '"success":true' in text:
             stats.acked += 1
             stats.expected_deliveries += self.room_size
+            stats.bump(stats.ack_timeline, now)
             if stats.in_window(now):
                 stats.acked_in_window += 1
                 record(stats.ack_histogram, now - sent_ns)
+                if stats.lag:
+                    stats.lag_acks[f"{self.tag}{sent_ns}"] = (now - stats.start_ns) // 1000
         else:
             stats.refused += 1
             code = json.loads(text[bracket:])[0].get("code", "?")
@@ -191,15 +222,18 @@ class Generator:
         self.disconnected = 0
         self.clients: list[Client] = []
 
-    async def connect_all(self) -> None:
+    async def connect_all(self) -> dict[str, int]:
         url = self.job["url"]
         batch = int(self.job.get("connectBatch", 200))
         specs = self.job["clients"]
+        first = time.monotonic_ns()
         for start in range(0, len(specs), batch):
             chunk = [Client(self, start + i, s) for i, s in enumerate(specs[start:start + batch])]
 
             await asyncio.gather(*(self.connect(c, url) for c in chunk))
             self.clients += chunk
+        return {"firstConnectNs": first,
+                "lastConnectedNs": max((c.ready_ns for c in self.clients), default=0)}
 
     @staticmethod
     async def connect(client: Client, url: str) -> None:
@@ -212,7 +246,8 @@ class Generator:
         self.window_size = int(params.get("window") or 0)
         rate_cap = float(params.get("maxRatePerSender") or 0)
         self.min_gap_ns = int(1e9 / rate_cap) if rate_cap else 0
-        self.stats = Stats()
+        self.stats = Stats(start_ns=start_ns, lag=bool(params.get("lag")),
+                           timeline_ns=int(float(params.get("timelineS") or 0) * 1e9))
         warmup = int(float(params.get("warmupS", 0)) * 1e9)
         self.stats.window = (start_ns + warmup, end_ns)
         for client in self.clients:
@@ -251,6 +286,9 @@ class Generator:
             "windowS": (s.window[1] - s.window[0]) / 1e9,
             "histogram": sparse(s.histogram), "ackHistogram": sparse(s.ack_histogram),
             "cpuS": cpu, "wallS": wall, "disconnected": self.disconnected,
+            "presence": s.presence, "ackTimeline": s.ack_timeline,
+            "deliveryTimeline": s.delivery_timeline,
+            **({"lagAcks": s.lag_acks, "lagDeliveries": s.lag_deliveries} if s.lag else {}),
         }
 
 
@@ -270,11 +308,11 @@ async def main() -> None:
     job = json.loads(await loop.run_in_executor(None, readline))
     gen = Generator(job)
     try:
-        await gen.connect_all()
+        ready = await gen.connect_all()
     except Exception as e:
         print(f"FAILED {type(e).__name__}: {e}", flush=True)
         return
-    print("READY", flush=True)
+    print("READY " + json.dumps(ready), flush=True)
     while True:
         line = await loop.run_in_executor(None, readline)
         if not line or job.get("mode") == "idle":

@@ -25,11 +25,11 @@ def messaging(rows: list[Row]) -> str:
     lines = []
     for r in rows:
         if r.get("na"):
-            lines.append([r["scenario"], "", r["server"], f"n/a ({r['na']})"] + [""] * 9)
+            lines.append([r["scenario"], "", "", r["server"], f"n/a ({r['na']})"] + [""] * 9)
             continue
         lat, ack = r["latency_ms"], r["ack_ms"]
         lines.append([
-            r["scenario"], r["mode"], r["server"], r["offered"],
+            r["scenario"], r["mode"], r.get("client", "raw"), r["server"], r["offered"],
             num(r["acks_per_s"]), num(r["deliveries_per_s"]),
             " / ".join(num(lat[k], 1) for k in ("p50", "p99", "p999")),
             " / ".join(num(ack[k], 1) for k in ("p50", "p99")),
@@ -39,7 +39,8 @@ def messaging(rows: list[Row]) -> str:
             f"{r['sent']}/{r['acked']}/{r['refused']}"
             + (f" {r['refusals']}" if r["refusals"] else ""),
         ])
-    return table(["scenario", "mode", "server", "offered load", "acks/s", "deliveries/s",
+    return table(["scenario", "mode", "client", "server", "offered load", "acks/s",
+                  "deliveries/s",
                   "latency p50/p99/p999 ms", "ack p50/p99 ms", "server CPU s/1k msgs",
                   "+PostgreSQL CPU s/1k", "loadgen CPU (per process)", "loadgen saturated",
                   "sent/acked/refused"], lines)
@@ -70,12 +71,119 @@ def history(rows: list[Row]) -> str:
                    "**yes**" if r["loadgen_saturated"] else "no"] for r in rows])
 
 
-def find(rows: list[Row], server: str, scenario: str, mode: str | None = None) -> Row | None:
+def find(rows: list[Row], server: str, scenario: str, mode: str | None = None,
+         client: str | None = None) -> Row | None:
     for r in rows:
         if (r["server"], r["scenario"]) == (server, scenario) and not r.get("na") \
-                and (mode is None or r.get("mode") == mode):
+                and (mode is None or r.get("mode") == mode) \
+                and (client is None or r.get("client", "raw") == client):
             return r
     return None
+
+
+def pair(values: list[Any], digits: int = 1) -> str:
+    return " / ".join(num(v, digits) for v in values)
+
+
+def issue13(rows: list[Row], client: str) -> str:
+    """The rows of issue 13's "Show", one column per server, for one load generator."""
+    servers = list(dict.fromkeys(r["server"] for r in rows if r.get("client") == client))
+
+    def cells(scenario: str, mode: str, render: Any) -> list[str]:
+        out = []
+        for s in servers:
+            r = find(rows, s, scenario, mode, client)
+            out.append("-" if r is None else render(r)
+                       + (" (loadgen saturated)" if r["loadgen_saturated"] else ""))
+        return out
+
+    def shape(scenario: str, mode: str) -> str:
+        r = next((r for r in rows if r.get("client") == client and r["scenario"] == scenario
+                  and r.get("mode") == mode), None)
+        if r is None:
+            return "?"
+        return f"{r['rooms']:,} room{'s' if r['rooms'] > 1 else ''} of {r['room_size']:,}"
+
+    offered = next((r["offered"] for r in rows if r["scenario"] == "latency"), "?")
+    lines = [
+        [f"{shape('latency', 'fixed-rate')}, {offered}: send → other member p50 / p99 ms",
+         *cells("latency", "fixed-rate", lambda r: pair([r["latency_ms"]["p50"],
+                                                          r["latency_ms"]["p99"]]))],
+        [f"{shape('rooms', 'throughput')}, every member sending (closed loop): acks/s",
+         *cells("rooms", "throughput",
+                lambda r: num(r["acks_per_s"]) + ("" if r["durable"] else " (not durable)"))],
+        ["same: deliveries/s; send → other member p50 ms",
+         *cells("rooms", "throughput", lambda r: f"{num(r['deliveries_per_s'])}; "
+                                                 f"{num(r['latency_ms']['p50'], 1)}")],
+        ["same: ack → delivery to every member, lag p50 / p99 / max ms",
+         *cells("rooms", "throughput", lambda r: pair([r["lag_ms"][k] for k in
+                                                       ("p50", "p99", "max")]))],
+        ["same: copies delivered within 1 s of the ack",
+         *cells("rooms", "throughput", lambda r: "-" if r["lag_within_1s"] is None else
+                f"{r['lag_within_1s']:.1%}" + (f" ({r['lag_missing']:,} never)"
+                                               if r["lag_missing"] else ""))],
+        [f"reconnect storm, {shape('storm', 'throughput')}: s from first connect to last "
+         "`connected`",
+         *cells("storm", "throughput", lambda r: num(r["connect_s"], 2))],
+        ["storm, from 2 s after the last `connected`: acks/s over the window; per second",
+         *cells("storm", "throughput", lambda r: f"{num(r['acks_per_s'])}; "
+                + " ".join(str(n) for n in r["ack_timeline"]))],
+        ["storm: disconnects during the run; sends lost with them (never acked)",
+         *cells("storm", "throughput", lambda r: f"{r['disconnected']:,}; "
+                                                 f"{r.get('lost', 0) + r['unacked']:,}")],
+        ["storm: ack p50 / p99 ms; send → other member p50 / p99 ms",
+         *cells("storm", "throughput", lambda r: pair([r["ack_ms"]["p50"], r["ack_ms"]["p99"]])
+                + "; " + pair([r["latency_ms"]["p50"], r["latency_ms"]["p99"]]))],
+        [f"fan-out, {shape('fanout', 'throughput')}, closed loop: deliveries/s (p99 ms)",
+         *cells("fanout", "throughput", lambda r: f"{num(r['deliveries_per_s'])} "
+                                                  f"({num(r['latency_ms']['p99'], 1)})")],
+    ]
+    return table(["scenario", *servers], [line for line in lines
+                                          if any(c != "-" for c in line[1:])])
+
+
+def issue13_targets(rows: list[Row], client: str) -> str:
+    """Issue 13's "Show" targets as ratios within this run, for one load generator."""
+    lines: list[list[str]] = []
+
+    def get(server: str, scenario: str, mode: str, pick: Any) -> float | None:
+        r = find(rows, server, scenario, mode, client)
+        return None if r is None else pick(r)
+
+    def line(label: str, goal: str, mine: float | None, theirs: float | None, ok: bool) -> None:
+        if mine is None:
+            return
+        shown = "-" if theirs is None else f"{num(mine, 1)} vs {num(theirs, 1)}"
+        ratio = f"{mine / theirs:.2f}x" if theirs else "-"
+        lines.append([label, goal, shown if theirs is not None else num(mine, 1), ratio,
+                      "met" if ok else "**not met**"])
+
+    node_pg = get("node-socketio-pg", "latency", "fixed-rate", lambda r: r["latency_ms"]["p99"])
+    for mine in ("eschat-postgres", "eschat-sqlite"):
+        a = get(mine, "latency", "fixed-rate", lambda r: r["latency_ms"]["p99"])
+        if node_pg is not None:
+            line(f"p99 send → other member, latency scenario: {mine} / node-socketio-pg",
+                 "<= 1x", a, node_pg, a is not None and a <= node_pg)
+    a = get("eschat-postgres", "rooms", "throughput", lambda r: r["acks_per_s"])
+    b = get("node-socketio-pg", "rooms", "throughput", lambda r: r["acks_per_s"])
+    if b is not None:
+        line("durable acks/s at saturation: eschat-postgres / node-socketio-pg", ">= 2x", a, b,
+             a is not None and a >= 2 * b)
+    for mine in ("eschat-postgres", "eschat-sqlite"):
+        lag = get(mine, "rooms", "throughput", lambda r: r["lag_ms"]["p99"])
+        missing = get(mine, "rooms", "throughput", lambda r: r["lag_missing"])
+        line(f"ack → delivery lag p99 ms at saturation: {mine}", "< 1,000 ms", lag, None,
+             lag is not None and lag < 1000 and not missing)
+    for what, key in (("ack", "ack_ms"), ("send → other member", "latency_ms")):
+        p99 = get("eschat-postgres", "storm", "throughput", lambda r, k=key: r[k]["p99"])
+        line(f"reconnect storm, eschat-postgres: {what} p99 ms", "< 250 ms", p99, None,
+             p99 is not None and p99 < 250)
+    a = get("eschat-postgres", "fanout", "throughput", lambda r: r["deliveries_per_s"])
+    b = get("node-socketio", "fanout", "throughput", lambda r: r["deliveries_per_s"])
+    if b is not None:
+        line("fan-out deliveries/s: eschat-postgres / node-socketio", ">= 1x", a, b,
+             a is not None and a >= b)
+    return table(["target", "goal", "eschat vs peer", "ratio", ""], lines)
 
 
 def targets(rows: list[Row]) -> str:
@@ -126,9 +234,13 @@ def targets(rows: list[Row]) -> str:
 
 def markdown(rows: list[Row]) -> str:
     parts = []
-    chat = [r for r in rows if r["scenario"] in ("rooms", "fanout")]
+    chat = [r for r in rows if r["scenario"] in ("latency", "rooms", "fanout", "storm")]
+    for client in dict.fromkeys(r.get("client") for r in chat if not r.get("na")):
+        name = {"sio": "stock socket.io-client", "raw": "raw frames (picows)"}.get(client, client)
+        parts.append(f"### Issue 13: delivery, lag, reconnect storm — load generator: {name}"
+                     f"\n\n{issue13(rows, client)}\n\n{issue13_targets(rows, client)}")
     sections = [
-        ("Messaging: scenario 1 (rooms, every member sends) and 2 (fan-out)", chat, messaging),
+        ("Messaging: every run (latency, rooms, fan-out, storm)", chat, messaging),
         ("Scenario 3: idle connections", [r for r in rows if r["scenario"] == "idle"], idle),
         ("Scenario 4: projections rebuild",
          [r for r in rows if r["scenario"] == "rebuild"], rebuild),

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 
 import msgspec
 
+from application.projections.history import RECEIPTS_ROOM_MAX
+
 PREFIX = "ESCHAT_"
 
 
@@ -33,7 +35,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     data_dir: str = "./data"
     token_ttl_s: int = 3600
     workers: int = 1
-    receipts_room_max: int = 100
+    receipts_room_max: int = RECEIPTS_ROOM_MAX
 
     @property
     def cors_origin_list(self) -> list[str]:

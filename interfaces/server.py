@@ -88,8 +88,9 @@ def settings_from_environment(**overrides: object) -> Settings:
 
 
 def projections(settings: Settings | None = None) -> list[Projection]:
-    room_max = settings.receipts_room_max if settings is not None else 100
-    return [HistoryView(room_max), ChatsView(), PresenceView()]
+    if settings is None:
+        return [HistoryView(), ChatsView(), PresenceView()]
+    return [HistoryView(settings.receipts_room_max), ChatsView(), PresenceView()]
 
 
 def build_tokens(settings: Settings) -> TokenService:

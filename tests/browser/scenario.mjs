@@ -18,6 +18,9 @@ const WIDE = { width: 1280, height: 800 };
 const NARROW = { width: 390, height: 844 };
 
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
+// ESCHAT_EXTRA_SHOTS=1: also screenshots of panels and forms, to look at (not in the README).
+const extra = (page, name) => process.env.ESCHAT_EXTRA_SHOTS
+  ? page.screenshot({ path: join(shots, `extra-${name}.png`) }) : null;
 const log = (text) => out({ log: text });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,7 +64,9 @@ const unreadOf = async (page, chatId) => {
   const badge = chatItem(page, chatId).getByTestId("unread");
   return (await badge.isVisible()) ? (await badge.textContent()).trim() : "0";
 };
-const messageWith = (page, text) => page.getByTestId("message").filter({ hasText: text });
+// A message by its own text (not the text it quotes).
+const messageWith = (page, text) =>
+  page.getByTestId("message").filter({ has: page.locator(".content", { hasText: text }) });
 
 async function receiptOf(page, text) {
   return messageWith(page, text).getByTestId("receipt").getAttribute("data-state");
@@ -110,8 +115,11 @@ function recordReceipts(page) {
   });
 }
 
-/** First-load figures from the browser's own timing (Resource Timing, User Timing). */
-function loadFigures(page) {
+/** First-load figures from the browser's own timing (Resource Timing, User Timing),
+ * once the page has set the marks named (they come from effects, after the paint). */
+async function loadFigures(page, marks) {
+  await until(`the page's marks ${marks}`, () => page.evaluate(
+    (names) => names.every((n) => performance.getEntriesByName(n).length > 0), marks));
   return page.evaluate(() => {
     const nav = performance.getEntriesByType("navigation")[0];
     const resources = performance.getEntriesByType("resource");
@@ -127,6 +135,7 @@ function loadFigures(page) {
       requests: 1 + resources.length,
       domInteractiveMs: nav.domInteractive,
       domContentLoadedMs: nav.domContentLoadedEventEnd,
+      signInFormMs: mark("eschat:sign-in-form"),
       chatListMs: mark("eschat:chat-list"),
       connectedMs: mark("eschat:connected"),
     };
@@ -146,7 +155,7 @@ async function main() {
     page.websockets = 0;
     page.on("websocket", () => { page.websockets++; });
     page.on("console", (m) => {
-      if (m.type() === "error") log(`console: ${m.text()}`);
+      if (m.type() === "error" || m.type() === "warning") log(`console: ${m.text()}`);
       const recovered = /^eschat: reconnected \(recovered: (\w+)\)/.exec(m.text());
       if (recovered) page.reconnects.push(recovered[1] === "true");
     });
@@ -156,11 +165,14 @@ async function main() {
   }
 
   try {
+    // What this server offers beyond the core contract (privacy and erasure land separately).
+    const served = await (await fetch(base + "/schema/openapi.json")).json();
+
     // -- first load, then alice signs up with the keyboard alone ----------------------
     const { page: a } = await person();
     await a.goto(base + "/");
     await a.getByTestId("username").waitFor();
-    const coldLogin = await loadFigures(a);
+    const coldLogin = await loadFigures(a, ["eschat:sign-in-form"]);
     out({ metric: "first load (sign-in page, cold cache)", ...coldLogin });
     check(await a.evaluate(() => document.activeElement?.dataset.testid === "username"),
       "the username field has the focus on load");
@@ -187,22 +199,26 @@ async function main() {
     await b.getByTestId("login").click();
     await until("bob's login error", async () =>
       (await b.getByTestId("auth-error").textContent()) === "Wrong username or password.");
-    // The login limit (CONTRACT.md: 429 with Retry-After after 10 wrong passwords) is
-    // another branch's server work; until it lands here, the browser answers this one
-    // request itself, in the error shape of interfaces/rest/errors.py, to check the words.
-    await b.route("**/api/auth/login", (route) => route.fulfill({
-      status: 429, contentType: "application/json", headers: { "Retry-After": "840" },
-      body: JSON.stringify({ statusCode: 429, error: "too many failed logins",
-                             code: "rate_limited", field: null }),
-    }));
+    // The login limit (CONTRACT.md: at most 10 wrong passwords per account per 15 minutes):
+    // ten wrong guesses at another account, then the form's next try gets 429 + Retry-After.
+    for (let i = 0; i < 10; i++) {
+      await fetch(base + "/api/auth/login", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ username: "mallory", password: `guess-${i}-wrong` }),
+      });
+    }
+    await b.getByTestId("username").fill("mallory");
+    await b.getByTestId("password").fill("guess-10-wrong");
     await b.getByTestId("login").click();
-    await until("bob's rate-limit message", async () =>
-      (await b.getByTestId("auth-error").textContent()) === "Too many attempts. Try again in 14 minutes.");
-    await b.unroute("**/api/auth/login");
+    await until("bob's page shows the rate-limit message", async () =>
+      /^Too many attempts\. Try again in \d+ minutes\.$/.test(
+        (await b.getByTestId("auth-error").textContent()) ?? ""));
+    await extra(b, "login-error");
+    await b.getByTestId("username").fill("bob");
     await b.getByTestId("password").fill(PASSWORD);
     await b.getByTestId("register").click();
     await connected(b, "bob");
-    log("bob saw 'Wrong username or password.', then a readable 429, then signed up");
+    log("bob saw 'Wrong username or password.', then the server's 429 in words, then signed up");
 
     // -- alice creates a chat with bob -----------------------------------------------------------
     await a.getByTestId("new-chat").click();
@@ -233,6 +249,10 @@ async function main() {
     await chatItem(b, chatId).focus();
     await b.keyboard.press("Enter"); // the list is usable without a mouse too
     await messageWith(b, "Hi Bob!").waitFor();
+    check(await b.getByTestId("unread-divider").evaluate((el) =>
+      el.nextElementSibling?.textContent?.includes("Hi Bob!")),
+    "'New messages' sits right above the message that was unread");
+    await extra(b, "unread-divider");
     await until("bob's unread back to 0", async () => (await unreadOf(b, chatId)) === "0");
     await until("alice's message read", async () => (await receiptOf(a, "Hi Bob!")) === "read");
     const firstId = await messageWith(a, "Hi Bob!").getAttribute("data-message-id");
@@ -263,6 +283,134 @@ async function main() {
       (await receiptOf(b, "I'll bring snacks")) === "read");
     log("bob's answer reached alice and shows read");
 
+    // -- messages over time: a reaction, an edit, a quoted reply, a thread reply, a pin, a delete --
+    const mainOf = (page) => page.locator(".chat-main");
+    const openActions = (page, text) =>
+      mainOf(page).getByTestId("message").filter({ has: page.locator(".content", { hasText: text }) })
+        .getByTestId("message-actions").click();
+    await openActions(b, "Hi Bob!");
+    await mainOf(b).locator('[data-testid=react][data-emoji="👍"]').click();
+    await until("alice sees bob's 👍 on her message", async () => {
+      const chip = messageWith(a, "Hi Bob!").locator('[data-testid=reaction][data-emoji="👍"]');
+      return (await chip.count()) === 1 && (await chip.textContent()).includes("1");
+    });
+    log("bob reacted 👍 from the message's actions; alice sees it");
+
+    // The same from the keyboard: ⋯ opens the menu with the focus in it, Escape gives it back.
+    const actionsOf = (page, text) => mainOf(page).getByTestId("message")
+      .filter({ has: page.locator(".content", { hasText: text }) }).getByTestId("message-actions");
+    await actionsOf(a, "I'll bring snacks").focus();
+    await a.keyboard.press("Enter");
+    await until("the menu took the focus", () =>
+      a.evaluate(() => document.activeElement?.dataset.emoji === "👍"));
+    await a.keyboard.press("Escape");
+    await until("Escape closed the menu and gave the focus back to ⋯", async () =>
+      (await a.evaluate(() => document.activeElement?.dataset.testid === "message-actions"))
+      && (await a.locator(".actions-menu").count()) === 0);
+    await a.keyboard.press("Enter");
+    await until("the menu is open again", () =>
+      a.evaluate(() => document.activeElement?.dataset.emoji === "👍"));
+    await a.keyboard.press("Tab");
+    await a.keyboard.press("Enter");
+    await until("bob sees alice's ❤️, given with the keyboard", async () =>
+      (await messageWith(b, "I'll bring snacks").locator('[data-testid=reaction][data-emoji="❤️"]').count()) === 1);
+    log("alice reacted ❤️ from the keyboard (on ⋯: Enter, Tab, Enter); Escape closes the menu");
+
+    await openActions(a, "I can bring the tent");
+    await a.getByTestId("action-edit").click();
+    await until("Edit puts the text in the composer", async () =>
+      (await composer.inputValue()) === "I can bring the tent");
+    await composer.fill("I can bring the big tent");
+    await composer.press("Enter");
+    await until("bob sees the edit, marked edited", async () => {
+      const m = messageWith(b, "I can bring the big tent");
+      return (await m.count()) === 1 && (await m.getByTestId("edited").count()) === 1;
+    });
+    await messageWith(b, "I can bring the big tent").getByTestId("edited").click();
+    await until("bob's edit history lists both versions, the original first", async () => {
+      const items = await b.getByTestId("edits").locator("li p").allTextContents();
+      return JSON.stringify(items) === JSON.stringify(["I can bring the tent", "I can bring the big tent"]);
+    });
+    await b.keyboard.press("Escape");
+    log("alice edited her message; bob sees it marked edited, with both versions in its history");
+
+    await openActions(b, "I can bring the big tent");
+    await b.getByTestId("action-reply").click();
+    await until("the composer says whom bob replies to", async () =>
+      ((await b.getByTestId("draft").textContent()) ?? "").startsWith("Replying to alice"));
+    await until("Reply put the focus in the composer", () =>
+      b.evaluate(() => document.activeElement?.dataset.testid === "composer"));
+    await b.keyboard.type("Perfect, I have room for it in the car");
+    await b.keyboard.press("Enter");
+    await until("alice sees bob's reply quoting her message", async () =>
+      ((await messageWith(a, "Perfect, I have room for it").getByTestId("quote").textContent()) ?? "")
+        .includes("I can bring the big tent"));
+    await messageWith(a, "Perfect, I have room for it").getByTestId("quote").click();
+    await until("the quote leads to the quoted message", async () =>
+      (await a.evaluate(() => document.activeElement?.closest("[data-testid=message]")
+        ?.querySelector(".content")?.textContent)) === "I can bring the big tent");
+    log("bob replied quoting alice's message; alice sees the quote above his answer, and it leads there");
+
+    await openActions(b, "I can bring the big tent");
+    await b.getByTestId("action-thread").click();
+    await b.getByTestId("thread-composer").fill("Great, I'll bring the stove");
+    await b.getByTestId("thread-composer").press("Enter");
+    await b.getByTestId("thread").getByText("Great, I'll bring the stove").waitFor();
+    if (process.env.ESCHAT_EXTRA_SHOTS) {
+      await b.setViewportSize(NARROW);
+      await extra(b, "thread-narrow");
+      await b.setViewportSize(WIDE);
+    }
+    await until("alice sees '1 reply' under her message", async () =>
+      ((await messageWith(a, "I can bring the big tent").getByTestId("thread-summary").textContent()) ?? "")
+        .startsWith("1 reply"));
+    check((await mainOf(a).getByText("Great, I'll bring the stove").count()) === 0,
+      "a thread reply is not in the main timeline");
+    await messageWith(a, "I can bring the big tent").getByTestId("thread-summary").click();
+    await a.getByTestId("thread").getByText("Great, I'll bring the stove").waitFor();
+    await a.keyboard.press("Escape");
+    await b.keyboard.press("Escape");
+    log("bob replied in a thread; alice sees '1 reply', not in her timeline, and reads it in the panel");
+
+    await openActions(a, "Hi Bob!");
+    await a.getByTestId("action-pin").click();
+    await until("bob sees alice's first message pinned", async () =>
+      (await messageWith(b, "Hi Bob!").getByTestId("pinned").count()) === 1);
+    await b.getByTestId("open-pins").click();
+    await until("bob's pins panel lists it", async () =>
+      ((await b.getByTestId("pins").textContent()) ?? "").includes("Hi Bob!"));
+    const focusedText = (page) => page.evaluate(() =>
+      document.activeElement?.closest("[data-testid=message]")?.querySelector(".content")?.textContent);
+    await b.getByTestId("pins").getByRole("button").first().click();
+    await until("the pin leads to its message in the timeline", async () =>
+      (await focusedText(b))?.startsWith("Hi Bob!"));
+    await b.keyboard.press("Escape");
+    log("alice pinned her first message; bob sees it marked and in the chat's pins");
+
+    await composer.fill("Oops, that was for the other chat");
+    await composer.press("Enter");
+    await messageWith(b, "Oops, that was for the other chat").waitFor();
+    a.once("dialog", (d) => d.accept());
+    await openActions(a, "Oops, that was for the other chat");
+    await a.getByTestId("action-delete").click();
+    await until("bob sees the message deleted, its text gone", async () =>
+      (await b.locator('[data-testid=message][data-deleted="true"]').count()) === 1
+      && (await b.getByText("Oops, that was for the other chat").count()) === 0);
+    log("alice deleted a message; bob sees 'This message was deleted' and not its text");
+
+    await b.getByTestId("composer").focus();
+    await b.keyboard.type("Thanks @al");
+    await until("bob's composer suggests @alice", async () =>
+      ((await b.getByTestId("mention-suggestions").textContent()) ?? "") === "@alice");
+    await b.keyboard.press("Tab");
+    await until("Tab completed the mention", async () =>
+      (await b.getByTestId("composer").inputValue()) === "Thanks @alice ");
+    await b.keyboard.type("see you there!");
+    await b.keyboard.press("Enter");
+    await until("alice sees herself mentioned in bob's message", async () =>
+      (await messageWith(a, "see you there!").locator(".mention.me", { hasText: "@alice" }).count()) === 1);
+    log("bob typed @al, took the suggestion with Tab; alice sees the mention highlighted");
+
     // -- a group with a third person, for the screenshots and the list -----------------------------
     const aliceToken = await tokenOf(a);
     const carolToken = await register("carol");
@@ -274,13 +422,86 @@ async function main() {
       { content: "I can take 3 people and the bikes" });
     await until("alice's list shows the group with 2 unread", async () =>
       (await unreadOf(a, group.id)) === "2");
-    log("a message to a chat alice had not loaded yet counts as unread in her list");
+    await api(carolToken, "POST", `/api/chats/${group.id}/messages`,
+      { content: "@alice can you bring the map?" });
+    await until("alice's list shows 3 unread and a mention in the group", async () =>
+      (await unreadOf(a, group.id)) === "3"
+      && ((await chatItem(a, group.id).getByTestId("unread-mentions").textContent()) ?? "") === "@1");
+    log("a message to a chat alice had not loaded yet counts as unread in her list; a mention shows @1");
+
+    // -- a direct chat with carol, named after her, the same chat when opened again -------------
+    const opened = [];
+    for (let i = 0; i < 2; i++) {
+      await a.getByTestId("new-chat").click();
+      await a.getByTestId("new-chat-members").fill("carol");
+      await a.getByTestId("new-chat-direct").check();
+      if (i === 0) await extra(a, "new-direct-chat");
+      await a.getByTestId("create-chat").click();
+      await until("the direct chat opens, named carol", async () =>
+        (await a.locator(".chat-head h2").textContent()) === "carol");
+      opened.push(decodeURIComponent(/#\/chats\/([^/]+)/.exec(a.url())?.[1] ?? ""));
+    }
+    check(opened[0] && opened[0] === opened[1], `opening the direct chat twice gives one chat (${opened})`);
+    check((await chatItem(a, opened[0]).count()) === 1, "the direct chat is listed once");
+    check(((await chatItem(a, opened[0]).locator(".chat-name").textContent()) ?? "") === "carol",
+      "the list names the direct chat after carol");
+    log("alice opened a direct chat with carol twice: one chat, named carol");
+
+    await a.getByRole("button", { name: "Members (2)" }).click();
+    await a.getByRole("button", { name: "Block carol" }).click();
+    await a.getByRole("button", { name: "Unblock carol" }).waitFor();
+    const blocked = await fetch(`${base}/api/chats/${opened[0]}/messages`, {
+      method: "POST", headers: { Authorization: `Bearer ${carolToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ content: "Can you hear me?" }),
+    });
+    check(blocked.status === 403, `carol cannot write to alice once blocked (${blocked.status})`);
+    await a.getByRole("button", { name: "Unblock carol" }).click();
+    await a.getByRole("button", { name: "Block carol" }).waitFor();
+    await until("alice's block list is empty again", async () =>
+      (await api(aliceToken, "GET", "/api/me/blocks")).length === 0);
+    await a.keyboard.press("Escape");
+    log("alice blocked carol from the direct chat's panel (carol's message refused), then unblocked her");
+
+    // -- roles: alice owns the group and makes carol an admin --------------------------------------
+    await chatItem(a, group.id).click();
+    await a.locator(".mention.me", { hasText: "@alice" }).waitFor();
+    await until("opening the group read it: no unread count, no mention badge", async () =>
+      (await unreadOf(a, group.id)) === "0"
+      && (await chatItem(a, group.id).getByTestId("unread-mentions").count()) === 0);
+    await a.getByRole("button", { name: "Members (3)" }).click();
+    await until("alice shows as the group's owner", async () =>
+      (await a.locator(`[data-testid=member][data-user-id="alice"]`).getAttribute("data-role")) === "owner");
+    await a.locator(`[data-testid=member][data-user-id="carol"]`).getByRole("button", { name: "Make admin" }).click();
+    await until("carol shows as an admin", async () =>
+      (await a.locator(`[data-testid=member][data-user-id="carol"]`).getAttribute("data-role")) === "admin");
+    await a.locator(`[data-testid=member][data-user-id="carol"]`).getByRole("button", { name: "Remove admin" }).click();
+    await until("carol is a member again", async () =>
+      (await a.locator(`[data-testid=member][data-user-id="carol"]`).getAttribute("data-role")) === "member");
+    await a.keyboard.press("Escape");
+    await chatItem(a, chatId).click();
+    await messageWith(a, "I'll bring snacks").waitFor();
+    log("alice is the group's owner; she made carol an admin from the members panel, then a member again");
 
     // -- screenshots: the list and a chat, wide and narrow ---------------------------------------
+    // Some news elsewhere, so the list shows unread counts and a mention beside the open chat.
+    await api(carolToken, "POST", `/api/chats/${opened[0]}/messages`,
+      { content: "Do you still have my tent pegs?" });
+    await api(carolToken, "POST", `/api/chats/${group.id}/messages`,
+      { content: "Bikes are on the rack 🚲" });
+    await api(carolToken, "POST", `/api/chats/${group.id}/messages`,
+      { content: "@alice is the map in your car?" });
+    await until("alice's list: 1 unread from carol, 2 and a mention in the group", async () =>
+      (await unreadOf(a, opened[0])) === "1" && (await unreadOf(a, group.id)) === "2"
+      && ((await chatItem(a, group.id).getByTestId("unread-mentions").textContent()) ?? "") === "@1");
     await b.getByTestId("composer").fill("Let me check the weather");
     await until("alice sees bob typing", async () =>
       (await a.getByTestId("typing").textContent()) === "bob is typing…");
+    // The wide chat with its thread open in the side panel.
+    await messageWith(a, "I can bring the big tent").getByTestId("thread-summary").click();
+    await a.getByTestId("thread").getByText("Great, I'll bring the stove").waitFor();
+    await a.mouse.move(0, 0);
     await a.screenshot({ path: join(shots, "webclient-wide-chat.png") });
+    await a.keyboard.press("Escape");
     await a.goto(base + "/#/");
     await a.getByTestId("chat-item").first().waitFor();
     await a.mouse.move(0, 0);
@@ -290,6 +511,7 @@ async function main() {
     await chatItem(a, chatId).click();
     await messageWith(a, "I'll bring snacks").waitFor();
     check(!(await chatItem(a, chatId).isVisible()), "narrow: the open chat takes the whole screen");
+    await a.mouse.move(0, 0);
     await a.screenshot({ path: join(shots, "webclient-narrow-chat.png") });
     await a.getByRole("link", { name: "Back to chats" }).click();
     await chatItem(a, chatId).waitFor();
@@ -298,6 +520,143 @@ async function main() {
     await connected(a, "alice");
     await b.getByTestId("composer").fill("");
     log("screenshots taken (wide and narrow); narrow shows one pane, Back returns to the list");
+
+    // -- chats people run: a new group reaches bob live; alice mutes, bans, invites him back -----
+    await a.getByTestId("new-chat").click();
+    await a.getByTestId("new-chat-members").fill("bob");
+    await a.locator("#new-chat-title").fill("Book club");
+    await a.getByTestId("create-chat").click();
+    await until("the book club opens", async () =>
+      (await a.locator(".chat-head h2").textContent()) === "Book club");
+    const club = decodeURIComponent(/#\/chats\/([^/]+)/.exec(a.url())?.[1] ?? "");
+    await until("bob's list shows the book club, live (chat-added)", async () =>
+      (await chatItem(b, club).count()) === 1
+      && (await chatItem(b, club).locator(".chat-name").textContent()) === "Book club");
+    await chatItem(b, club).click();
+    await b.getByTestId("composer").waitFor();
+    await a.getByRole("button", { name: "Members (2)" }).click();
+    const bobRow = a.locator(`[data-testid=member][data-user-id="bob"]`);
+    await bobRow.getByRole("button", { name: "Mute 1 h" }).click();
+    await until("bob's composer says he is muted, and until when", async () =>
+      /^You are muted in this chat until /.test((await b.getByTestId("muted").textContent()) ?? ""));
+    check((await b.getByTestId("composer").count()) === 0, "a muted member has no composer");
+    await extra(b, "muted");
+    await bobRow.locator(".muted-role").waitFor();
+    await bobRow.getByRole("button", { name: "Unmute" }).click();
+    await b.getByTestId("composer").waitFor();
+    log("alice muted bob from the members panel: his composer said so; unmuted, it came back");
+
+    await bobRow.getByRole("button", { name: "Ban" }).click();
+    await until("the book club left bob's list, live (chat-removed)", async () =>
+      (await chatItem(b, club).count()) === 0);
+    await until("bob is told why", async () =>
+      ((await b.locator(".banner").textContent()) ?? "").includes("You were banned from Book club."));
+    await a.locator(`[data-testid=banned][data-user-id="bob"]`).waitFor();
+    await a.getByTestId("create-invite").click();
+    const invite = await a.getByTestId("invite-link").inputValue();
+    check(/\/#\/invite\/[^/]+$/.test(invite), `an invite link (${invite})`);
+    await b.getByRole("button", { name: "Dismiss" }).click();
+    await b.goto(invite);
+    await until("a banned user's invite is refused, in words", async () =>
+      ((await b.locator(".banner").textContent()) ?? "").includes("you are banned from it"));
+    await b.getByRole("button", { name: "Dismiss" }).click();
+    await a.locator(`[data-testid=banned][data-user-id="bob"]`).getByRole("button", { name: "Unban" }).click();
+    await until("bob is no longer listed as banned", async () =>
+      (await a.locator(`[data-testid=banned]`).count()) === 0);
+    await b.goto(invite);
+    await until("bob joined by the invite and the book club opened", async () =>
+      (await b.locator(".chat-head h2").textContent()) === "Book club"
+      && (await chatItem(b, club).count()) === 1);
+    await a.getByRole("button", { name: "Members (2)" }).waitFor();
+    await a.getByTestId("revoke-invite").click();
+    await a.getByTestId("create-invite").waitFor();
+    await a.keyboard.press("Escape");
+    log("alice banned bob (his list lost the chat, he was told), unbanned him, he came back by invite; she revoked it");
+
+    await api(aliceToken, "POST", `/api/chats/${club}/messages`, { content: "Welcome back, bob" });
+    await messageWith(b, "Welcome back").waitFor();
+    b.once("dialog", (d) => d.accept("Just trying the report button"));
+    await openActions(b, "Welcome back");
+    await b.getByTestId("action-report").click();
+    await until("bob is told his report went to the admins", async () =>
+      ((await b.locator(".banner").textContent()) ?? "").includes("Reported to the chat's admins."));
+    await b.getByRole("button", { name: "Dismiss" }).click();
+    await a.getByRole("button", { name: "Members (2)" }).click();
+    await until("alice's members panel lists bob's report, with his reason", async () => {
+      const text = (await a.getByTestId("reports").textContent()) ?? "";
+      return text.includes("bob reported alice: “Welcome back, bob”")
+        && text.includes("Just trying the report button");
+    });
+    await extra(a, "members-panel");
+    await a.setViewportSize(NARROW);
+    await extra(a, "members-panel-narrow");
+    await a.setViewportSize(WIDE);
+    await a.keyboard.press("Escape");
+    log("bob reported alice's message from its actions; alice, an admin, sees it in the members panel");
+
+    // -- privacy: bob stops sending read receipts (where the server has the settings) -------------
+    if (process.env.ESCHAT_EXTRA_SHOTS) {
+      await b.getByTestId("open-settings").click();
+      await b.getByRole("button", { name: "Delete my account…" }).click();
+      await extra(b, "settings");
+      await b.getByTestId("open-settings").click();
+    }
+    if (served.paths["/api/me/settings"]) {
+      const bobToken = await tokenOf(b);
+      await b.getByTestId("open-settings").click();
+      await b.getByTestId("setting-read-receipts").uncheck();
+      await until("bob's setting is stored", async () =>
+        (await api(bobToken, "GET", "/api/me/settings")).readReceipts === false);
+      await b.getByTestId("open-settings").click();
+      await a.getByTestId("composer").fill("Did you finish the book?");
+      await a.getByTestId("composer").press("Enter");
+      await messageWith(b, "Did you finish the book?").waitFor();
+      await until("alice's question delivered", async () =>
+        (await receiptOf(a, "Did you finish the book?")) === "delivered");
+      await until("bob read it: his own unread count is 0, on the server too", async () =>
+        (await unreadOf(b, club)) === "0"
+        && (await api(bobToken, "GET", "/api/chats")).find((c) => c.id === club)?.unreadCount === 0);
+      check((await receiptOf(a, "Did you finish the book?")) === "delivered",
+        "with read receipts off, alice never sees bob's read");
+      await b.getByTestId("open-settings").click();
+      await b.getByTestId("setting-read-receipts").check();
+      await until("bob's read receipts are back on", async () =>
+        (await api(bobToken, "GET", "/api/me/settings")).readReceipts === true);
+      await b.getByTestId("open-settings").click();
+      log("bob turned read receipts off in Settings: alice's message stayed 'delivered' after he read it");
+    } else {
+      log("this server has no /api/me/settings: the privacy settings were not exercised");
+    }
+
+    // -- the admin renames the group (bob sees it live); bob leaves it (alice sees it live) --------
+    await a.getByRole("button", { name: "Members (2)" }).click();
+    await a.getByRole("button", { name: "Edit title and description" }).click();
+    await a.locator("#chat-title").fill("Book club: Dune");
+    await a.locator("#chat-description").fill("Chapters 1 to 5 by Friday");
+    await a.getByRole("button", { name: "Save" }).click();
+    await until("bob's list and header show the new title, live (chat-updated)", async () =>
+      (await chatItem(b, club).locator(".chat-name").textContent()) === "Book club: Dune"
+      && (await b.locator(".chat-head h2").textContent()) === "Book club: Dune");
+    await a.locator(`[data-testid=member][data-user-id="bob"]`).getByRole("button", { name: "Make owner" }).click();
+    await b.getByRole("button", { name: "Members (2)" }).click();
+    const roleAt = (page, user) =>
+      page.locator(`[data-testid=member][data-user-id="${user}"]`).getAttribute("data-role");
+    await until("bob's panel shows him the owner and alice an admin, live (admins-changed)", async () =>
+      (await roleAt(b, "bob")) === "owner" && (await roleAt(b, "alice")) === "admin");
+    await b.getByRole("button", { name: "Leave chat" }).click();
+    await until("the group left bob's list", async () => (await chatItem(b, club).count()) === 0);
+    await until("alice sees bob gone and the chat hers again, live (member-left)", async () =>
+      (await a.getByRole("button", { name: "Members (1)" }).count()) === 1
+      && (await roleAt(a, "alice")) === "owner");
+    await a.keyboard.press("Escape");
+    await b.goto(invite);
+    await until("the revoked invite tells bob so", async () =>
+      ((await b.locator(".banner").textContent()) ?? "").includes("does not exist (or was revoked)"));
+    await b.getByRole("button", { name: "Dismiss" }).click();
+    log("alice renamed the group (bob saw it at once) and handed it to bob; he left, and it came back to her; the revoked link did not let him back in");
+
+    await chatItem(a, chatId).click();
+    await messageWith(a, "I'll bring snacks").waitFor();
 
     // -- history: infinite scroll upward through 120 messages -----------------------------------
     const long = await api(aliceToken, "POST", "/api/chats", { title: "Archive", memberIds: ["bob"] });
@@ -328,9 +687,17 @@ async function main() {
     // -- the browser goes offline and back ----------------------------------------------------------
     await bobContext.setOffline(true);
     await until("bob's indicator shows offline", async () => (await state(b, "connection")) === "offline");
+    await composer.fill("Sent while bob was offline");
+    await composer.press("Enter");
+    await until("alice's message is stored while bob is away", async () =>
+      (await receiptOf(a, "Sent while bob was offline")) === "sent");
     await bobContext.setOffline(false);
     await connected(b, "bob");
-    log("bob's indicator: offline, then connected again");
+    await until("bob sees what came while he was offline, without a reload", async () =>
+      (await messageWith(b, "Sent while bob was offline").count()) === 1, 20000);
+    await until("and alice sees it read", async () =>
+      (await receiptOf(a, "Sent while bob was offline")) === "read", 20000);
+    log("bob's indicator: offline, then connected again; the message sent meanwhile reached him");
 
     // -- the server restarts; messages sent meanwhile arrive without a reload ------------------------
     await a.evaluate(() => { window.__sameDocument = true; });
@@ -370,17 +737,53 @@ async function main() {
     await a.getByLabel("Add a member").press("Enter");
     await a.getByRole("button", { name: "Members (3)" }).waitFor();
     await a.locator(".member-name", { hasText: "carol" }).waitFor();
+    await a.locator(`[data-testid=member][data-user-id="carol"]`).getByRole("button", { name: "Remove", exact: true }).click();
+    await a.getByRole("button", { name: "Members (2)" }).waitFor();
+    await a.getByLabel("Add a member").fill("carol");
+    await a.getByLabel("Add a member").press("Enter");
+    await a.getByRole("button", { name: "Members (3)" }).waitFor();
     await a.keyboard.press("Escape");
     await until("Escape closed the members panel", async () =>
       (await a.locator("#members-panel").count()) === 0);
-    log("alice added carol from the members panel; Escape closed it");
+    log("alice added carol from the members panel, removed her, added her again; Escape closed it");
 
     // -- bob leaves: alice sees him offline ------------------------------------------------------
+    const bobToken = await tokenOf(b);
     await bobContext.close();
     // carol never connected, so with bob gone nobody else in the chat is online.
     await until("bob offline in alice's header", async () =>
       (await a.getByTestId("presence").getAttribute("data-online")) === "false");
     log("bob closed his browser: alice's header shows him offline");
+
+    // -- bob, on his phone, deletes his account (where the server erases): alice sees his ---------
+    // -- messages erased ------------------------------------------------------------------------
+    if (served.paths["/api/me"]?.delete) {
+      const phone = await browser.newContext({ viewport: NARROW });
+      profiles.push(phone);
+      await phone.addInitScript((t) => {
+        if (!sessionStorage.getItem("seeded")) {
+          localStorage.setItem("eschat.token", t);
+          sessionStorage.setItem("seeded", "1");
+        }
+      }, bobToken);
+      const bp = await phone.newPage();
+      await bp.goto(base + "/");
+      await connected(bp, "bob, on his phone");
+      await bp.getByTestId("open-settings").click();
+      await bp.getByRole("button", { name: "Delete my account…" }).click();
+      await bp.getByTestId("erase-confirm").fill("bob");
+      await bp.getByTestId("erase-account").click();
+      await until("bob's page is back at the sign-in form, saying why", async () =>
+        (await bp.getByTestId("username").isVisible())
+        && ((await bp.locator("body").textContent()) ?? "").includes("Your account was deleted."));
+      await a.reload();
+      await until("alice sees bob's messages erased, their text gone", async () =>
+        (await a.getByText("This message was erased").count()) > 0
+        && (await a.getByText("I'll bring snacks").count()) === 0);
+      log("bob deleted his account from Settings on his phone: his page signed out; alice sees his messages erased");
+    } else {
+      log("this server has no DELETE /api/me: erasing an account was not exercised");
+    }
 
     // -- load figures: signed in, cold cache, then a reload --------------------------------------------
     const token = aliceToken;
@@ -396,15 +799,21 @@ async function main() {
     await c.goto(base + "/");
     await chatItem(c, chatId).waitFor();
     await connected(c, "alice (second browser)");
-    const cold = await loadFigures(c);
+    const cold = await loadFigures(c, ["eschat:chat-list", "eschat:connected"]);
     out({ metric: "first load (signed in, cold cache)", ...cold });
     await c.reload();
     await chatItem(c, chatId).waitFor();
-    const warm = await loadFigures(c);
+    const warm = await loadFigures(c, ["eschat:chat-list", "eschat:connected"]);
     out({ metric: "reload (warm cache)", ...warm });
     check(warm.assets.length > 0 && warm.assets.every((r) => r.transferSize === 0),
       `hashed assets come from the cache on reload (${JSON.stringify(warm.assets)})`);
     log("reload: every hashed asset came from the browser cache");
+    if (process.env.ESCHAT_EXTRA_SHOTS) {
+      await c.emulateMedia({ colorScheme: "dark" });
+      await chatItem(c, group.id).click();
+      await c.getByTestId("message").first().waitFor();
+      await extra(c, "dark");
+    }
     out({ done: true });
   } catch (err) {
     // What each page showed when a check failed, beside the screenshots.

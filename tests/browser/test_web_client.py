@@ -7,6 +7,7 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,7 +69,7 @@ def test_two_people_chat_in_chromium_across_a_server_restart(
         return server_factory(database_url, port=first.port, data_dir=data_dir)
 
     # ESCHAT_SCREENSHOTS_DIR=docs refreshes the README's screenshots.
-    shots = Path(os.environ.get("ESCHAT_SCREENSHOTS_DIR") or tmp_path / "shots")
+    shots = Path(os.environ.get("ESCHAT_SCREENSHOTS_DIR") or tmp_path / "shots").resolve()
     shots.mkdir(parents=True, exist_ok=True)
     lines = run_scenario(first, restart, shots)
 
@@ -79,5 +80,16 @@ def test_two_people_chat_in_chromium_across_a_server_restart(
     # Reported, not asserted (the machine is shared): what a first visit costs.
     for line in lines:
         if "metric" in line:
-            figures = {k: v for k, v in line.items() if k not in ("metric", "assets")}
-            print(f"{line['metric']}: {figures}")
+            print(f"{line['metric']}: {load_summary(line)}")
+
+
+def load_summary(m: dict[str, Any]) -> str:
+    """One line a person reads: bytes over the wire, then when the page became usable."""
+    def ms(key: str) -> str:
+        value = m.get(key)
+        return "-" if value is None else f"{float(value):.0f} ms"
+    kb = {k: float(m[k]) / 1000 for k in ("allBytes", "assetBytes", "assetBodyBytes")}
+    return (f"{kb['allBytes']:.1f} KB in {m['requests']} requests (hashed assets "
+            f"{kb['assetBytes']:.1f} KB on the wire, {kb['assetBodyBytes']:.0f} KB unpacked); "
+            f"DOMContentLoaded {ms('domContentLoadedMs')}, sign-in form {ms('signInFormMs')}, "
+            f"chat list on screen {ms('chatListMs')}, socket connected {ms('connectedMs')}")

@@ -1,6 +1,9 @@
 // The REST side (CONTRACT.md "REST interface"), with errors a person can read.
 
-import type { Chat, HistoryPage, Message, Presence } from "./types";
+import type { Ban, Chat, HistoryPage, Message, MessageVersion, Mute, Presence, PrivacySettings,
+  Report } from "./types";
+
+const seg = encodeURIComponent;
 
 export class ApiError extends Error {
   constructor(
@@ -115,6 +118,108 @@ export class Api {
   send(chatId: string, content: string, clientMessageId: string): Promise<Message> {
     return this.request("POST", `/api/chats/${encodeURIComponent(chatId)}/messages`,
       { content, clientMessageId });
+  }
+
+  /** The direct chat with one user: the same chat whoever opens it, however often. */
+  openDirect(userId: string): Promise<Chat> {
+    return this.request("POST", "/api/chats", { memberIds: [userId], direct: true });
+  }
+
+  updateChat(chatId: string, change: { title?: string; description?: string }): Promise<Chat> {
+    return this.request("PATCH", `/api/chats/${seg(chatId)}`, change);
+  }
+
+  leave(chatId: string): Promise<void> {
+    return this.request("POST", `/api/chats/${seg(chatId)}/leave`, {});
+  }
+
+  setAdmin(chatId: string, userId: string, admin: boolean): Promise<void> {
+    return this.request(admin ? "PUT" : "DELETE", `/api/chats/${seg(chatId)}/admins/${seg(userId)}`);
+  }
+
+  handOver(chatId: string, userId: string): Promise<void> {
+    return this.request("POST", `/api/chats/${seg(chatId)}/owner`, { userId });
+  }
+
+  ban(chatId: string, userId: string): Promise<void> {
+    return this.request("POST", `/api/chats/${seg(chatId)}/bans`, { userId });
+  }
+
+  bans(chatId: string): Promise<Ban[]> {
+    return this.request("GET", `/api/chats/${seg(chatId)}/bans`);
+  }
+
+  unban(chatId: string, userId: string): Promise<void> {
+    return this.request("DELETE", `/api/chats/${seg(chatId)}/bans/${seg(userId)}`);
+  }
+
+  mute(chatId: string, userId: string, until: string | null): Promise<void> {
+    return this.request("POST", `/api/chats/${seg(chatId)}/mutes`,
+      until ? { userId, until } : { userId });
+  }
+
+  mutes(chatId: string): Promise<Mute[]> {
+    return this.request("GET", `/api/chats/${seg(chatId)}/mutes`);
+  }
+
+  unmute(chatId: string, userId: string): Promise<void> {
+    return this.request("DELETE", `/api/chats/${seg(chatId)}/mutes/${seg(userId)}`);
+  }
+
+  createInvite(chatId: string, ttlSeconds?: number): Promise<{ code: string; expiresAt: string | null }> {
+    return this.request("POST", `/api/chats/${seg(chatId)}/invites`,
+      ttlSeconds ? { ttlSeconds } : {});
+  }
+
+  revokeInvite(chatId: string, code: string): Promise<void> {
+    return this.request("DELETE", `/api/chats/${seg(chatId)}/invites/${seg(code)}`);
+  }
+
+  acceptInvite(code: string): Promise<Chat> {
+    return this.request("POST", `/api/invites/${seg(code)}/accept`, {});
+  }
+
+  report(chatId: string, messageId: string, reason: string): Promise<Report> {
+    return this.request("POST", `/api/chats/${seg(chatId)}/messages/${seg(messageId)}/reports`, { reason });
+  }
+
+  reports(chatId: string): Promise<Report[]> {
+    return this.request("GET", `/api/chats/${seg(chatId)}/reports`);
+  }
+
+  settings(): Promise<PrivacySettings> {
+    return this.request("GET", "/api/me/settings");
+  }
+
+  changeSettings(change: Partial<PrivacySettings>): Promise<PrivacySettings> {
+    return this.request("PATCH", "/api/me/settings", change);
+  }
+
+  /** Erases the caller: what they wrote becomes unreadable, their tokens stop working. */
+  eraseMe(): Promise<void> {
+    return this.request("DELETE", "/api/me");
+  }
+
+  blocks(): Promise<{ userId: string; at: string }[]> {
+    return this.request("GET", "/api/me/blocks");
+  }
+
+  setBlocked(userId: string, blocked: boolean): Promise<void> {
+    return this.request(blocked ? "PUT" : "DELETE", `/api/me/blocks/${seg(userId)}`);
+  }
+
+  thread(chatId: string, rootId: string, before: number | null, limit = 50): Promise<HistoryPage> {
+    const query = new URLSearchParams({ threadId: rootId, limit: String(limit) });
+    if (before !== null) query.set("before", String(before));
+    return this.request("GET", `/api/chats/${seg(chatId)}/messages?${query}`);
+  }
+
+  pins(chatId: string): Promise<Message[]> {
+    return this.request("GET", `/api/chats/${seg(chatId)}/pins`);
+  }
+
+  edits(chatId: string, messageId: string): Promise<MessageVersion[]> {
+    return this.request("GET", `/api/chats/${seg(chatId)}/messages/${seg(messageId)}/edits`);
   }
 
   presence(userIds: string[]): Promise<Presence[]> {

@@ -3,6 +3,8 @@
 import type { Chat, Message, Presence } from "./types";
 
 export function chatName(chat: Chat, me: string): string {
+  // A direct chat is named after the other person, whatever its title says.
+  if (chat.kind === "direct") return chat.memberIds.find((u) => u !== me) ?? "Just you";
   if (chat.title) return chat.title;
   const others = chat.memberIds.filter((u) => u !== me);
   return others.length ? others.join(", ") : "Just you";
@@ -48,8 +50,39 @@ export function dayKey(iso: string): string {
   return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
 }
 
+/** The admins' powers (CONTRACT.md "Chats people run"); a server without roles
+ * lets the chat's creator moderate. Nobody has them in a direct chat. */
+export function isAdmin(chat: Chat, userId: string): boolean {
+  if (chat.kind === "direct") return false;
+  if (chat.admins) return chat.admins.includes(userId);
+  return chat.createdBy === userId;
+}
+
+export function isOwner(chat: Chat, userId: string): boolean {
+  return chat.kind !== "direct" && (chat.ownerId ?? chat.createdBy) === userId;
+}
+
+/** Splits content into text and `@userId` mentions (those the server listed). */
+export function withMentions(content: string, mentions: string[]): { text: string; mention: boolean }[] {
+  if (mentions.length === 0) return [{ text: content, mention: false }];
+  const parts: { text: string; mention: boolean }[] = [];
+  const pattern = /@([^\s!"#$%&'()*+,/:;<=>?@[\]^`{|}~]+)/g;
+  let at = 0;
+  for (let match = pattern.exec(content); match; match = pattern.exec(content)) {
+    let id = match[1]!;
+    while (id && !mentions.includes(id) && /[.\-_]$/.test(id)) id = id.slice(0, -1);
+    if (!mentions.includes(id)) continue;
+    if (match.index > at) parts.push({ text: content.slice(at, match.index), mention: false });
+    parts.push({ text: `@${id}`, mention: true });
+    at = match.index + 1 + id.length;
+    pattern.lastIndex = at;
+  }
+  if (at < content.length) parts.push({ text: content.slice(at), mention: false });
+  return parts;
+}
+
 export function preview(m: Message, me: string): string {
-  const text = m.deleted ? "Message deleted" : (m.content ?? "");
+  const text = m.deleted ? "Message deleted" : m.erased ? "Message erased" : (m.content ?? "");
   const who = m.senderId === me ? "You" : m.senderId;
   return `${who}: ${text.replace(/\s+/g, " ")}`;
 }
@@ -69,4 +102,18 @@ export function typingLine(users: string[]): string {
   if (users.length === 1) return `${users[0]} is typing…`;
   if (users.length === 2) return `${users[0]} and ${users[1]} are typing…`;
   return `${users.length} people are typing…`;
+}
+
+/** Brings a message of the open chat's timeline into view and gives it the focus
+ * (a pin or a quote leads there); false when it is not loaded here. */
+export function showMessage(messageId: string): boolean {
+  const el = document.querySelector<HTMLElement>(
+    `.chat-main [data-testid=message][data-message-id="${CSS.escape(messageId)}"]`);
+  if (!el) return false;
+  el.scrollIntoView({ block: "center" });
+  el.focus({ preventScroll: true });
+  el.classList.remove("flash");
+  void el.offsetWidth; // restart the animation
+  el.classList.add("flash");
+  return true;
 }

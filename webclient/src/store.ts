@@ -3,7 +3,7 @@
 // unread once (by seq), receipts are merged the way the server counts them.
 // Components read it; ChatClient (client.ts) is the only writer.
 
-import type { Chat, ConnectionState, HistoryPage, Message, Presence, Receipt } from "./types";
+import type { Chat, ConnectionState, HistoryPage, Message, Mute, Presence, Receipt } from "./types";
 
 export interface Timeline {
   messages: Message[]; // oldest first, by seq
@@ -19,6 +19,8 @@ export interface Pending {
   content: string;
   createdAt: string;
   error: string | null;
+  replyTo: string | null;
+  threadId: string | null;
 }
 
 const TYPING_SHOWN_MS = 7000; // the server expires typing after 6 s
@@ -60,8 +62,14 @@ export class Store {
   timelines = new Map<string, Timeline>();
   pending = new Map<string, Pending>();
   presence = new Map<string, Presence>();
+  private presenceLive = new Map<string, number>(); // when a live presence event last came
   typing = new Map<string, Map<string, ReturnType<typeof setTimeout>>>();
   readMarks = new Map<string, number>();
+  /** A thread's replies (oldest first), by the id of its root message. */
+  threads = new Map<string, Timeline>();
+  /** Who is muted in each chat, and until when (null: until unmuted). */
+  mutes = new Map<string, Map<string, string | null>>();
+  private countedReplies = new Set<string>();
   private unplaced = new Map<string, Message[]>();
   openChatId: string | null = null;
   notice: string | null = null;
@@ -137,6 +145,10 @@ export class Store {
 
   removeChat(chatId: string): void {
     this.chats.delete(chatId);
+    this.mutes.delete(chatId);
+    for (const [rootId, thread] of this.threads) {
+      if (thread.messages[0]?.chatId === chatId) this.threads.delete(rootId);
+    }
     this.unplaced.delete(chatId);
     this.timelines.delete(chatId);
     this.typing.delete(chatId);
@@ -152,6 +164,10 @@ export class Store {
   /** A message from the server (live, replayed on recovery, or an ack). */
   addMessage(incoming: Message): void {
     const m = normalized(incoming);
+    if (m.threadId) {
+      this.addThreadReply(m);
+      return;
+    }
     const timeline = this.timelines.get(m.chatId);
     if (timeline?.loaded) {
       this.timelines.set(m.chatId, { ...timeline, messages: sortedInsert(timeline.messages, m) });
@@ -164,15 +180,159 @@ export class Store {
       this.unplaced.set(m.chatId, held);
     } else if (!chat.lastMessage || m.seq > chat.lastMessage.seq) {
       const unread = m.senderId !== this.me && m.seq > (this.readMarks.get(m.chatId) ?? -1);
+      const mentioned = unread && (m.mentions ?? []).includes(this.me);
       this.chats.set(m.chatId, {
         ...chat,
         lastMessage: m,
         unreadCount: chat.unreadCount + (unread ? 1 : 0),
+        unreadMentions: (chat.unreadMentions ?? 0) + (mentioned ? 1 : 0),
       });
     } else if (chat?.lastMessage?.id === m.id) {
       this.chats.set(m.chatId, { ...chat, lastMessage: { ...chat.lastMessage, ...m } });
     }
     this.changed();
+  }
+
+  /** A reply in a thread: in the thread's own timeline, never in the main one
+   * (nor in the chat's last message or unread count); its root counts it. */
+  private addThreadReply(m: Message): void {
+    const rootId = m.threadId!;
+    const thread = this.threads.get(rootId);
+    if (thread?.loaded) this.threads.set(rootId, { ...thread, messages: sortedInsert(thread.messages, m) });
+    if (m.senderId === this.me && m.clientMessageId) this.pending.delete(m.clientMessageId);
+    if (!this.countedReplies.has(m.id)) {
+      this.countedReplies.add(m.id);
+      this.patchMessage(m.chatId, rootId, (root) => ({
+        ...root,
+        threadReplyCount: (root.threadReplyCount ?? 0) + 1,
+        threadLastReplyAt: m.createdAt,
+      }));
+    }
+    this.changed();
+  }
+
+  setThreadPage(rootId: string, page: HistoryPage, older: boolean): void {
+    const known = this.threads.get(rootId);
+    const fresh = page.messages.map(normalized);
+    for (const m of fresh) this.countedReplies.add(m.id);
+    let messages = known?.loaded ? known.messages : [];
+    for (const m of fresh) messages = sortedInsert(messages, m);
+    const nextBefore = older || !known?.loaded ? page.nextBefore : known.nextBefore;
+    this.threads.set(rootId, { messages, nextBefore, loaded: true, loadingOlder: false, error: null });
+    this.changed();
+  }
+
+  setThreadState(rootId: string, state: Partial<Timeline>): void {
+    const known = this.threads.get(rootId) ?? {
+      messages: [], nextBefore: null, loaded: false, loadingOlder: false, error: null,
+    };
+    this.threads.set(rootId, { ...known, ...state });
+    this.changed();
+  }
+
+  /** Finds a message wherever it is shown (the main timeline, a thread, the
+   * chat list's last message). */
+  findMessage(chatId: string, messageId: string): Message | undefined {
+    const inMain = this.timelines.get(chatId)?.messages.find((m) => m.id === messageId);
+    if (inMain) return inMain;
+    for (const thread of this.threads.values()) {
+      const found = thread.messages.find((m) => m.id === messageId && m.chatId === chatId);
+      if (found) return found;
+    }
+    const last = this.chats.get(chatId)?.lastMessage;
+    return last?.id === messageId ? last : undefined;
+  }
+
+  /** Changes one message wherever it is shown. */
+  patchMessage(chatId: string, messageId: string, change: (m: Message) => Message): void {
+    const apply = (list: Message[]) => {
+      const at = list.findIndex((m) => m.id === messageId);
+      return at < 0 ? list : list.map((m, i) => (i === at ? change(m) : m));
+    };
+    const timeline = this.timelines.get(chatId);
+    if (timeline) this.timelines.set(chatId, { ...timeline, messages: apply(timeline.messages) });
+    for (const [rootId, thread] of this.threads) {
+      if (thread.messages.some((m) => m.id === messageId)) {
+        this.threads.set(rootId, { ...thread, messages: apply(thread.messages) });
+      }
+    }
+    const chat = this.chats.get(chatId);
+    if (chat?.lastMessage?.id === messageId) {
+      this.chats.set(chatId, { ...chat, lastMessage: change(chat.lastMessage) });
+    }
+    this.changed();
+  }
+
+  edited(e: { chatId: string; messageId: string; content: string; editedAt: string }): void {
+    this.patchMessage(e.chatId, e.messageId, (m) => ({ ...m, content: e.content, editedAt: e.editedAt }));
+  }
+
+  deleted(e: { chatId: string; messageId: string }): void {
+    this.patchMessage(e.chatId, e.messageId, (m) => ({
+      ...m, content: null, deleted: true, reactions: {}, mentions: [], pinned: false,
+    }));
+  }
+
+  reacted(e: { chatId: string; messageId: string; userId: string; emoji: string }, on: boolean): void {
+    this.patchMessage(e.chatId, e.messageId, (m) => {
+      const reactions = { ...(m.reactions ?? {}) };
+      const users = reactions[e.emoji] ?? [];
+      const next = on ? withUser(users, e.userId) : users.filter((u) => u !== e.userId);
+      if (next.length) reactions[e.emoji] = next;
+      else delete reactions[e.emoji];
+      return { ...m, reactions };
+    });
+  }
+
+  pinnedChanged(e: { chatId: string; messageId: string }, pinned: boolean): void {
+    this.patchMessage(e.chatId, e.messageId, (m) => ({ ...m, pinned }));
+  }
+
+  // -- members, roles and mutes --------------------------------------------------------
+  memberJoined(chatId: string, userId: string): void {
+    const chat = this.chats.get(chatId);
+    if (chat) this.chats.set(chatId, { ...chat, memberIds: withUser(chat.memberIds, userId) });
+    this.changed();
+  }
+
+  memberLeft(chatId: string, userId: string): void {
+    const chat = this.chats.get(chatId);
+    if (chat) {
+      this.chats.set(chatId, {
+        ...chat,
+        memberIds: chat.memberIds.filter((u) => u !== userId),
+        admins: (chat.admins ?? []).filter((u) => u !== userId),
+      });
+    }
+    this.changed();
+  }
+
+  adminsChanged(chatId: string, admins: string[], ownerId: string | null): void {
+    const chat = this.chats.get(chatId);
+    if (chat) this.chats.set(chatId, { ...chat, admins, ownerId });
+    this.changed();
+  }
+
+  setMuted(chatId: string, userId: string, muted: boolean, until: string | null): void {
+    const users = this.mutes.get(chatId) ?? new Map<string, string | null>();
+    if (muted) users.set(userId, until);
+    else users.delete(userId);
+    this.mutes.set(chatId, users);
+    this.changed();
+  }
+
+  /** The chat's mutes as the server lists them now (GET .../mutes, admins). */
+  setMutes(chatId: string, list: Mute[]): void {
+    this.mutes.set(chatId, new Map(list.map((m) => [m.userId, m.until])));
+    this.changed();
+  }
+
+  /** Muted now: an open-ended mute, or one that has not expired yet. */
+  isMuted(chatId: string, userId: string): boolean {
+    const users = this.mutes.get(chatId);
+    if (!users?.has(userId)) return false;
+    const until = users.get(userId);
+    return until === null || until === undefined || Date.parse(until) > Date.now();
   }
 
   setLatestPage(chatId: string, page: HistoryPage): void {
@@ -257,9 +417,13 @@ export class Store {
     if (chat) {
       const last = chat.lastMessage;
       const timeline = this.timelines.get(chatId);
-      const unread = !last || seq >= last.seq ? 0
-        : (timeline?.messages ?? []).filter((m) => m.seq > seq && m.senderId !== this.me).length;
-      this.chats.set(chatId, { ...chat, unreadCount: unread });
+      const after = (timeline?.messages ?? []).filter((m) => m.seq > seq && m.senderId !== this.me);
+      const all = !last || seq >= last.seq;
+      this.chats.set(chatId, {
+        ...chat,
+        unreadCount: all ? 0 : after.length,
+        unreadMentions: all ? 0 : after.filter((m) => (m.mentions ?? []).includes(this.me)).length,
+      });
     }
     this.changed();
   }
@@ -282,8 +446,9 @@ export class Store {
     this.changed();
   }
 
-  pendingOf(chatId: string): Pending[] {
-    return [...this.pending.values()].filter((p) => p.chatId === chatId);
+  /** What waits to be sent in a chat's main timeline, or in one thread. */
+  pendingOf(chatId: string, threadId: string | null = null): Pending[] {
+    return [...this.pending.values()].filter((p) => p.chatId === chatId && p.threadId === threadId);
   }
 
   // -- typing and presence -----------------------------------------------------
@@ -304,14 +469,23 @@ export class Store {
     return [...(this.typing.get(chatId)?.keys() ?? [])];
   }
 
-  setPresence(list: Presence[]): void {
-    for (const p of list) this.presence.set(p.userId, p);
+  /** A GET /api/presence answer, asked at `askedAt` (ms): it does not undo a live
+   * user-online/user-offline that came after it was asked (the answer may lag). */
+  setPresence(list: Presence[], askedAt = 0): void {
+    for (const p of list) {
+      if ((this.presenceLive.get(p.userId) ?? -1) >= askedAt) continue;
+      this.presence.set(p.userId, p);
+    }
     this.changed();
   }
 
   setOnline(userId: string, online: boolean, lastSeen: string | null = null): void {
     const known = this.presence.get(userId);
-    this.presence.set(userId, { userId, online, lastSeen: lastSeen ?? known?.lastSeen ?? null });
+    this.presenceLive.set(userId, Date.now());
+    // Going offline, the server's lastSeen is the truth: null when the user hides it
+    // (privacy setting `lastSeen: false`), so an earlier time must not linger.
+    const seen = online ? known?.lastSeen ?? null : lastSeen;
+    this.presence.set(userId, { userId, online, lastSeen: seen });
     this.changed();
   }
 

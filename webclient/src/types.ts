@@ -11,14 +11,24 @@ export interface Message {
   deliveredTo: string[];
   readBy: string[];
   // "Messages over time" (edits, deletes, reactions, replies, threads, pins,
-  // mentions): optional until the server sends them.
+  // mentions): optional, so a message from an older server still reads.
   editedAt?: string | null;
   deleted?: boolean;
+  erased?: boolean;
   replyTo?: string | null;
   threadId?: string | null;
+  threadReplyCount?: number;
+  threadLastReplyAt?: string | null;
   reactions?: Record<string, string[]>;
   mentions?: string[];
   pinned?: boolean;
+}
+
+/** One version of a message: GET .../messages/{id}/edits. */
+export interface MessageVersion {
+  content: string | null;
+  editedAt: string;
+  seq: number;
 }
 
 export interface Chat {
@@ -29,11 +39,38 @@ export interface Chat {
   createdBy?: string;
   unreadCount: number;
   lastMessage: Message | null;
-  // "Chats people run": optional until the server sends them.
+  // "Chats people run": optional, so a chat from an older server still reads.
   kind?: "group" | "direct";
   ownerId?: string | null;
   admins?: string[];
+  description?: string | null;
   unreadMentions?: number;
+}
+
+export interface Mute {
+  userId: string;
+  by?: string;
+  until: string | null;
+}
+
+export interface Ban {
+  userId: string;
+  by: string;
+  reason: string | null;
+  at: string;
+}
+
+export interface Report {
+  id: string;
+  messageId: string;
+  reporterId: string;
+  reason: string | null;
+  at: string;
+}
+
+export interface PrivacySettings {
+  readReceipts: boolean;
+  lastSeen: boolean;
 }
 
 export interface HistoryPage {

@@ -40,5 +40,5 @@ export function App() {
   }, [client]);
 
   if (!client) return <Login onSignedIn={signIn} notice={notice} />;
-  return <Shell client={client} onSignOut={() => signOut(null)} />;
+  return <Shell client={client} onSignOut={(why) => signOut(why ?? null)} />;
 }

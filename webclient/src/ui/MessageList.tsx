@@ -5,17 +5,19 @@ import { dayKey, dayLabel } from "../format";
 import { receiptState } from "../receipts";
 import type { Timeline } from "../store";
 import type { Chat, Message } from "../types";
-import { MessageItem, PendingItem } from "./MessageItem";
+import { type MessageActions, MessageItem, PendingItem } from "./MessageItem";
 
 const AT_BOTTOM_PX = 48;
 const GROUP_MS = 5 * 60_000;
 
 /** The timeline: scrolls to the newest, loads older pages when the top comes
  * into view (keeping what is on screen in place), and marks read what is seen. */
-export function MessageList({ client, chat, timeline }: {
+export function MessageList({ client, chat, timeline, actions, moderator }: {
   client: ChatClient;
   chat: Chat;
   timeline: Timeline | undefined;
+  actions: MessageActions;
+  moderator: boolean;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const sentinel = useRef<HTMLDivElement>(null);
@@ -27,6 +29,19 @@ export function MessageList({ client, chat, timeline }: {
   const messages = timeline?.messages ?? [];
   const pending = client.store.pendingOf(chat.id);
   byId.current = new Map(messages.map((m) => [m.id, m]));
+
+  // "New messages" above the first one that was unread when the chat opened: found
+  // once, on the first page, by counting others' messages back from the newest.
+  const [unreadAtOpen] = useState(chat.unreadCount);
+  const firstUnread = useRef<string | null | undefined>(undefined);
+  if (firstUnread.current === undefined && timeline?.loaded) {
+    firstUnread.current = null;
+    let left = unreadAtOpen;
+    for (let i = messages.length - 1; i >= 0 && left > 0; i--) {
+      if (messages[i]!.senderId === client.me) continue;
+      if (--left === 0) firstUnread.current = messages[i]!.id;
+    }
+  }
 
   // Keep the view where the reader is: at the bottom for new messages, on the
   // same message when older ones are put above it.
@@ -131,14 +146,22 @@ export function MessageList({ client, chat, timeline }: {
           {messages.map((m, i) => {
             const prev = messages[i - 1];
             const newDay = !prev || dayKey(prev.createdAt) !== dayKey(m.createdAt);
-            const grouped = !newDay && prev?.senderId === m.senderId
+            const grouped = !newDay && m.id !== firstUnread.current && prev?.senderId === m.senderId
               && Date.parse(m.createdAt) - Date.parse(prev.createdAt) < GROUP_MS;
             const mine = m.senderId === client.me;
             return (
               <Fragment key={m.id}>
                 {newDay && <li class="day" role="separator">{dayLabel(m.createdAt)}</li>}
+                {m.id === firstUnread.current && (
+                  <li class="unread-divider" role="separator" data-testid="unread-divider">
+                    <span>New messages</span>
+                  </li>
+                )}
                 <MessageItem message={m} mine={mine} showSender={!mine && !grouped}
-                             receipt={mine ? receiptState(m, chat.memberIds, client.me) : null} />
+                             receipt={mine ? receiptState(m, chat.memberIds, client.me) : null}
+                             actions={actions} moderator={moderator}
+                             quoted={m.replyTo ? (byId.current.get(m.replyTo)
+                               ?? client.store.findMessage(chat.id, m.replyTo) ?? null) : null} />
               </Fragment>
             );
           })}

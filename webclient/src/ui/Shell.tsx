@@ -2,15 +2,32 @@ import { useEffect } from "preact/hooks";
 import type { ChatClient } from "../client";
 import { ChatView } from "./ChatView";
 import { Sidebar } from "./Sidebar";
-import { useHashRoute, useStore } from "./useStore";
+import { chatHref, useHashRoute, useStore } from "./useStore";
 
 /** Wide: the chat list beside the open chat. Narrow: one of them at a time. */
-export function Shell({ client, onSignOut }: { client: ChatClient; onSignOut: () => void }) {
+export function Shell({ client, onSignOut }: {
+  client: ChatClient;
+  onSignOut: (why?: string) => void;
+}) {
   useStore(client.store);
   const route = useHashRoute();
   const store = client.store;
 
   useEffect(() => client.openChat(route), [client, route]);
+  useEffect(() => {
+    // An invite link (#/invite/<code>): join, then open the chat.
+    const onHash = () => {
+      const code = /^#\/invite\/([^/?#]+)/.exec(location.hash)?.[1];
+      if (!code) return;
+      history.replaceState(null, "", location.pathname);
+      client.acceptInvite(decodeURIComponent(code)).then(
+        (chatId) => { location.hash = chatHref(chatId); },
+        (err: Error) => store.setNotice(err.message));
+    };
+    onHash();
+    addEventListener("hashchange", onHash);
+    return () => removeEventListener("hashchange", onHash);
+  }, [client]);
   useEffect(() => {
     if (store.chatsLoaded) performance.mark("eschat:chat-list");
   }, [store.chatsLoaded]);

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { ChatClient } from "../client";
 import { chatName, otherMembers, preview, typingLine, when } from "../format";
 import type { Chat, ConnectionState } from "../types";
+import { Settings } from "./Settings";
 import { chatHref } from "./useStore";
 
 const CONNECTION_LABEL: Record<ConnectionState, string> = {
@@ -27,10 +28,11 @@ export function ConnectionIndicator({ state, everConnected }: {
 export function Sidebar({ client, openChatId, onSignOut }: {
   client: ChatClient;
   openChatId: string | null;
-  onSignOut: () => void;
+  onSignOut: (why?: string) => void;
 }) {
   const store = client.store;
   const [creating, setCreating] = useState(false);
+  const [settings, setSettings] = useState(false);
   const chats = store.sortedChats();
   return (
     <nav class="sidebar" aria-label="Chats">
@@ -46,12 +48,19 @@ export function Sidebar({ client, openChatId, onSignOut }: {
       </header>
       <div class="sidebar-actions">
         <button type="button" class="primary" data-testid="new-chat" aria-expanded={creating}
-                onClick={() => setCreating(!creating)}>
+                onClick={() => { setCreating(!creating); setSettings(false); }}>
           {creating ? "Cancel" : "New chat"}
         </button>
-        <button type="button" class="link" onClick={onSignOut}>Log out</button>
+        <span class="spacer" />
+        <button type="button" class="link" data-testid="open-settings" aria-expanded={settings}
+                onClick={() => { setSettings(!settings); setCreating(false); }}>
+          Settings
+        </button>
+        <button type="button" class="link" onClick={() => onSignOut()}>Log out</button>
       </div>
       {creating && <NewChat client={client} onDone={() => setCreating(false)} />}
+      {settings && <Settings client={client}
+                             onErased={() => onSignOut("Your account was deleted.")} />}
       <h2 class="visually-hidden">Your chats</h2>
       {!store.chatsLoaded ? (
         <p class="muted pad">Loading your chats…</p>
@@ -94,7 +103,8 @@ function ChatItem({ chat, me, open, typing, online }: {
               {typing || (chat.lastMessage ? preview(chat.lastMessage, me) : "No messages yet")}
             </span>
             {(chat.unreadMentions ?? 0) > 0 && (
-              <span class="mentions" title="You were mentioned">@</span>
+              <span class="mentions" data-testid="unread-mentions"
+                    title={`You were mentioned ${chat.unreadMentions} times`}>@{chat.unreadMentions}</span>
             )}
             <span class="unread" data-testid="unread" hidden={unread === 0}>{unread}</span>
           </span>
@@ -107,6 +117,7 @@ function ChatItem({ chat, me, open, typing, online }: {
 function NewChat({ client, onDone }: { client: ChatClient; onDone: () => void }) {
   const [title, setTitle] = useState("");
   const [members, setMembers] = useState("");
+  const [direct, setDirect] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const membersRef = useRef<HTMLInputElement>(null);
@@ -121,10 +132,15 @@ function NewChat({ client, onDone }: { client: ChatClient; onDone: () => void })
       membersRef.current?.focus();
       return;
     }
+    if (direct && ids.length !== 1) {
+      setError("A direct chat is with exactly one other person.");
+      membersRef.current?.focus();
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
-      const chatId = await client.createChat(ids, title.trim());
+      const chatId = direct ? await client.openDirect(ids[0]!) : await client.createChat(ids, title.trim());
       onDone();
       location.hash = chatHref(chatId);
     } catch (err) {
@@ -140,13 +156,22 @@ function NewChat({ client, onDone }: { client: ChatClient; onDone: () => void })
              placeholder="user ids, comma-separated" autocapitalize="none" spellcheck={false}
              aria-describedby="new-chat-members-hint"
              value={members} onInput={(e) => setMembers(e.currentTarget.value)} />
-      <p id="new-chat-members-hint" class="hint small">For example: bob, carol</p>
-      <label for="new-chat-title">Title <span class="muted">(optional)</span></label>
-      <input id="new-chat-title" maxLength={200} value={title}
-             onInput={(e) => setTitle(e.currentTarget.value)} />
+      <p id="new-chat-members-hint" class="hint small">
+        {direct ? "The one person to chat with, for example: bob" : "For example: bob, carol"}
+      </p>
+      <label class="check">
+        <input type="checkbox" data-testid="new-chat-direct" checked={direct}
+               onChange={(e) => setDirect(e.currentTarget.checked)} />
+        Direct chat (just the two of you)
+      </label>
+      {!direct && <label for="new-chat-title">Title <span class="muted">(optional)</span></label>}
+      {!direct && (
+        <input id="new-chat-title" maxLength={200} value={title}
+               onInput={(e) => setTitle(e.currentTarget.value)} />
+      )}
       {error && <p class="error" role="alert">{error}</p>}
       <button type="submit" class="primary" data-testid="create-chat" disabled={busy}>
-        Create chat
+        {direct ? "Open direct chat" : "Create chat"}
       </button>
     </form>
   );

@@ -7,9 +7,14 @@
   whole cluster; the others only follow the read models' positions. The lock lives on a
   connection of its own, so when the leader dies its session ends, the lock is free and
   the next node to ask takes the work over.
+- `rebuild_lock`: one `eschat projections rebuild` at a time per store (on SQLite, a
+  file lock beside the read models). A second one refuses to start.
 """
 
+import fcntl
 import logging
+import os
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -17,12 +22,14 @@ from contextlib import contextmanager, suppress
 import psycopg
 
 from infrastructure.database_url import DatabaseLocation, PostgresLocation
+from infrastructure.readmodels.database import Database, PostgresDatabase, SqliteDatabase
 
 log = logging.getLogger(__name__)
 
 # Arbitrary, fixed 64-bit keys; "eschat" in ASCII keeps them recognisable in pg_locks.
 SCHEMA_LOCK_KEY = 0x657363686174_01
 PROJECTIONS_LOCK_KEY = 0x657363686174_02
+REBUILD_LOCK_KEY = 0x657363686174_03
 LIVENESS_CHECK_S = 1.0
 
 
@@ -82,3 +89,50 @@ class SoleLeader:
 
     def release(self) -> None:
         pass
+
+
+class RebuildBusy(Exception):
+    """Another rebuild holds the store's rebuild lock."""
+
+
+_APP_NAME = "eschat rebuild, "  # PostgreSQL shows it in pg_stat_activity
+
+
+def _holder() -> str:
+    return f"process {os.getpid()} on {socket.gethostname()}"
+
+
+@contextmanager
+def rebuild_lock(db: Database) -> Iterator[None]:
+    """Held for the whole of a rebuild; raises RebuildBusy at once if another process
+    (or thread) holds it. The lock ends with its holder, even one that crashed."""
+    if isinstance(db, PostgresDatabase):
+        with psycopg.connect(db.conninfo, autocommit=True,
+                             application_name=_APP_NAME + _holder()) as conn:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)",
+                               (REBUILD_LOCK_KEY,)).fetchone()
+            if not (row and row[0]):
+                holder = conn.execute(
+                    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a"
+                    " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+                    " AND ((l.classid::bigint << 32) | l.objid::bigint) = %s",
+                    (REBUILD_LOCK_KEY,)).fetchone()
+                raise RebuildBusy(holder[0].removeprefix(_APP_NAME) if holder
+                                  else "another session")
+            yield  # the lock ends with the connection
+        return
+    assert isinstance(db, SqliteDatabase)
+    with open(db.path + ".rebuild-lock", "a+") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            raise RebuildBusy(file.read().strip() or "another process") from None
+        file.truncate(0)
+        file.write(_holder())
+        file.flush()
+        try:
+            yield
+        finally:
+            file.truncate(0)
+            fcntl.flock(file, fcntl.LOCK_UN)

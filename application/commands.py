@@ -5,14 +5,15 @@ failing command leaves nothing behind in a shared batch."""
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 from application.unit_of_work import UnitOfWork, last_event
 from application.writer import Outcome, Reading
 from domain.chat import Chat
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.ids import check_user_id, parse_uuid, user_aggregate_id
-from domain.message import Message, check_content
+from domain.message import Message, check_content, mentions_in
 from domain.presence import Connection, Node
 from domain.receipts import Receipts
 from domain.user import User
@@ -70,14 +71,14 @@ def ensure_user(user_id: str, external: bool) -> Callable[[UnitOfWork], Outcome[
 
 
 def create_chat(
-    creator: str, title: str | None, member_ids: list[str]
+    creator: str, title: str | None, member_ids: list[str], description: str | None = None
 ) -> Callable[[UnitOfWork], Outcome[Chat]]:
     def run(uow: UnitOfWork) -> Outcome[Chat]:
         if not isinstance(member_ids, list):
             raise InvalidInput("memberIds must be a list of user ids")
         for user_id in [creator, *member_ids]:
             _require_user(uow, user_id)
-        chat = Chat.start(title, member_ids, creator)
+        chat = Chat.start(title, member_ids, creator, description)
         uow.add(chat)
         return Outcome(chat, last_event(chat))
 
@@ -108,8 +109,22 @@ def remove_member(
     return run
 
 
+def _related(uow: UnitOfWork, chat: Chat, message_id: object, field: str) -> UUID | None:
+    """A message of `chat` named by `replyTo` or `threadId` (None when not given)."""
+    if message_id is None:
+        return None
+    message_uuid = parse_uuid(message_id, field)
+    message = uow.find(message_uuid, Message)
+    if message is None or message.chat_id != chat.id:
+        raise InvalidInput(f"{field} must be a message of this chat")
+    if field == "threadId" and message.thread_id is not None:
+        raise InvalidInput("threadId must be a main-timeline message: threads do not nest")
+    return message_uuid
+
+
 def send_message(
-    sender: str, chat_id: object, content: object, client_message_id: object = None
+    sender: str, chat_id: object, content: object, client_message_id: object = None,
+    reply_to: object = None, thread_id: object = None,
 ) -> Callable[[UnitOfWork], Outcome[SentMessage]]:
     def run(uow: UnitOfWork) -> Outcome[SentMessage]:
         chat_uuid = parse_uuid(chat_id, "chatId")
@@ -122,20 +137,23 @@ def send_message(
             )
         text = check_content(content)
         chat = uow.get(chat_uuid, Chat, "chat")
-        chat.require_member(sender)
+        chat.require_write(sender, datetime.now(UTC))  # a member, not muted, not blocked
         if client_message_id is not None:
             message_id = Message.create_id(sender, client_message_id)
             existing = uow.find(message_id, Message)
             if existing is not None:
                 # A retry: answer with the first message, store nothing.
                 return Outcome(SentMessage(existing, duplicate=True))
+        reply = _related(uow, chat, reply_to, "replyTo")
+        thread = _related(uow, chat, thread_id, "threadId")
         message = Message(
-            chat_id=chat_uuid, sender_id=sender, content=text, client_message_id=client_message_id
+            chat_id=chat_uuid, sender_id=sender, content=text, client_message_id=client_message_id,
+            reply_to=reply, thread_id=thread, mentions=mentions_in(text, chat.member_ids, sender),
         )
         uow.add(message)
         return Outcome(SentMessage(message, duplicate=False), last_event(message))
 
-    reads = _ids(chat_id)
+    reads = _ids(chat_id, reply_to, thread_id)
     if isinstance(client_message_id, str) and 0 < len(client_message_id) <= MAX_CLIENT_MESSAGE_ID:
         reads.append(Message.create_id(sender, client_message_id))
     return Reading(run, reads)
@@ -160,6 +178,8 @@ def _receipt(user: str, chat_id: object, message_id: object, read: bool
         chat = uow.get(parse_uuid(chat_id, "chatId"), Chat, "chat")
         message_uuid = parse_uuid(message_id, "messageId")
         chat.require_member(user)
+        if user in chat.blocked:  # the blocker receives nothing of theirs, receipts neither
+            raise Forbidden("blocked")
         message = uow.find(message_uuid, Message)
         seq = uow.position_of(message_uuid)
         if message is None or message.chat_id != chat.id or seq is None:
@@ -242,3 +262,28 @@ def node_stopped(node_id: str) -> Callable[[UnitOfWork], Outcome[None]]:
         return Outcome(None, last_event(node) if node.pending_events else None)
 
     return run
+
+
+def erase_user(user_id: str) -> Callable[[UnitOfWork], Outcome[User]]:
+    """Records User.Erased (once); the caller destroyed the key first."""
+
+    def run(uow: UnitOfWork) -> Outcome[User]:
+        user = _require_user(uow, user_id)
+        return Outcome(user, last_event(user) if user.erase() else None)
+
+    return run
+
+
+def expire_messages(message_ids: list[UUID]) -> Reading[int]:
+    """Message.Expired on each of these messages not expired yet (retention)."""
+
+    def run(uow: UnitOfWork) -> Outcome[int]:
+        last = None
+        for message_id in message_ids:
+            message = uow.find(message_id, Message)
+            seq = uow.position_of(message_id)
+            if message is not None and seq is not None and message.expire(seq):
+                last = last_event(message)
+        return Outcome(len(message_ids), last)
+
+    return Reading(run, message_ids)

@@ -3,7 +3,17 @@
 from typing import Protocol
 from uuid import UUID
 
-from application.views import ChatListItem, ChatView, FeedItem, MessageView, PresenceView
+from application.views import (
+    BanView,
+    ChatListItem,
+    ChatView,
+    EditView,
+    FeedItem,
+    MessageView,
+    MuteView,
+    PresenceView,
+    ReportView,
+)
 
 
 class ReadModels(Protocol):
@@ -12,11 +22,19 @@ class ReadModels(Protocol):
     def chat_ids_of(self, user_id: str) -> list[str]: ...
     def message(self, message_id: UUID) -> MessageView | None: ...
     def history(
-        self, chat_id: UUID, before: int | None, after: int | None, limit: int
+        self, chat_id: UUID, before: int | None, after: int | None, limit: int,
+        thread_id: UUID | None = None,
     ) -> tuple[list[MessageView], bool]: ...
+    # Messages over time.
+    def pins(self, chat_id: UUID) -> list[MessageView]: ...
+    def edits(self, message_id: UUID) -> list[EditView]: ...
     def presence(self, user_ids: list[str], now: float) -> list[PresenceView]: ...
     def feed(self, user_id: str, after: int, limit: int) -> list[FeedItem]: ...
     def lapsed_nodes(self, now: float) -> list[str]: ...
+    # Chats people run (the roster read model).
+    def bans(self, chat_id: UUID) -> list[BanView]: ...
+    def mutes(self, chat_id: UUID, now: str) -> list[MuteView]: ...
+    def reports(self, chat_id: UUID) -> list[ReportView]: ...
 
 
 class NodeLeases(Protocol):
@@ -38,3 +56,24 @@ class PasswordHasher(Protocol):
 
     async def hash(self, password: str) -> str: ...
     async def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+class Shredder(Protocol):
+    """Erasure below the log's events (infrastructure/erasure.py): keys, text stored
+    before sealing, snapshots, and the bytes the files keep after a change."""
+
+    def destroy_key(self, user_id: str) -> None: ...
+    def shred_author(self, user_id: str) -> int:
+        """Plaintext of this author's stored events (written before sealing) nulled in
+        place, their messages' snapshots dropped; how many events were rewritten."""
+        ...
+    def shred_messages(self, message_ids: list[str]) -> int:
+        """Every personal field of these messages' stored events nulled in place."""
+        ...
+    def chats_with_messages_before(self, created_before: str) -> list[str]: ...
+    def messages_before(self, chat_id: str, created_before: str) -> list[str]:
+        """Ids of the chat's messages created before that wire time, not erased yet."""
+        ...
+    def compact(self) -> None:
+        """No file (SQLite) or table (PostgreSQL) keeps what was overwritten."""
+        ...

@@ -12,7 +12,19 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 
 from application import commands
-from application.ports import NodeLeases, PasswordHasher, ProjectionProgress, ReadModels
+from application.backpressure import DeliveryBackpressure
+from application.chat_admin import ChatsPeopleRun
+from application.erasure import Erasure
+from application.message_service import MessagesOverTime
+from application.ports import (
+    NodeLeases,
+    PasswordHasher,
+    ProjectionProgress,
+    ReadModels,
+    Shredder,
+)
+from application.privacy import PrivacySettings
+from application.time_travel import ChatPast, TimeTravel
 from application.unit_of_work import UnitOfWork
 from application.views import (
     ChatListItem,
@@ -56,7 +68,7 @@ class SendResult:
     duplicate: bool
 
 
-class ChatService:
+class ChatService(ChatsPeopleRun, MessagesOverTime, PrivacySettings, TimeTravel, Erasure):
     def __init__(
         self,
         store: Application[UUID],
@@ -66,7 +78,11 @@ class ChatService:
         hasher: PasswordHasher,
         node_id: str,
         leases: NodeLeases,
+        backpressure: DeliveryBackpressure | None = None,
+        past: ChatPast | None = None,
+        shredder: Shredder | None = None,
     ) -> None:
+        self.shredder = shredder
         self._store = store
         self._writer = writer
         self._read = read_models
@@ -74,6 +90,8 @@ class ChatService:
         self._hasher = hasher
         self.node_id = node_id
         self._leases = leases
+        self.backpressure = backpressure or DeliveryBackpressure()
+        self._past = past  # time travel (?asOf)
 
     async def _run(
         self, command: Callable[[UnitOfWork], Outcome[T]], wait: bool = True, bulk: bool = False
@@ -83,6 +101,10 @@ class ChatService:
             # Read-your-writes: the caller's next query sees this change.
             await self._progress.wait_for(outcome.position, READ_YOUR_WRITES_TIMEOUT)
         return outcome
+
+    async def _wait_for(self, position: int) -> None:
+        """Until every read model has processed `position`."""
+        await self._progress.wait_for(position, READ_YOUR_WRITES_TIMEOUT)
 
     async def sync(self) -> None:
         """Waits until the read models reflect everything stored so far."""
@@ -107,7 +129,7 @@ class ChatService:
         user = await asyncio.to_thread(self._load_user, user_id)
         if user is None:
             return None
-        return UserView(user_id=user.user_id, display_name=user.display_name,
+        return UserView(user_id=user.user_id, display_name=user.display_name or user.user_id,
                         external=user.external)
 
     async def authenticate(self, username: str, password: str) -> str | None:
@@ -129,10 +151,13 @@ class ChatService:
     @staticmethod
     def _chat_view(chat: Chat) -> ChatView:
         return ChatView(id=str(chat.id), title=chat.title, member_ids=list(chat.member_ids),
-                        created_by=chat.created_by, created_at=iso(chat.created_on))
+                        created_by=chat.created_by, created_at=iso(chat.created_on),
+                        kind=chat.kind, owner_id=chat.owner_id, admins=list(chat.admins),
+                        description=chat.description)
 
-    async def create_chat(self, creator: str, title: str | None, member_ids: list[str]) -> ChatView:
-        outcome = await self._run(commands.create_chat(creator, title, member_ids))
+    async def create_chat(self, creator: str, title: str | None, member_ids: list[str],
+                          description: str | None = None) -> ChatView:
+        outcome = await self._run(commands.create_chat(creator, title, member_ids, description))
         return self._chat_view(outcome.value)
 
     async def add_member(self, actor: str, chat_id: object, user_id: str) -> ChatView:
@@ -161,10 +186,12 @@ class ChatService:
     # -- messages --------------------------------------------------------------
     async def send_message(
         self, sender: str, chat_id: object, content: object, client_message_id: object = None,
-        wait: bool = True,
+        wait: bool = True, reply_to: object = None, thread_id: object = None,
     ) -> SendResult:
+        self.backpressure.check()
         outcome = await self._run(
-            commands.send_message(sender, chat_id, content, client_message_id), wait=wait
+            commands.send_message(sender, chat_id, content, client_message_id, reply_to,
+                                  thread_id), wait=wait
         )
         sent = outcome.value
         if sent.duplicate:
@@ -176,6 +203,9 @@ class ChatService:
             id=str(message.id), chat_id=str(message.chat_id), sender_id=message.sender_id,
             content=message.content, seq=outcome.position, created_at=iso(outcome.event.timestamp),
             client_message_id=message.client_message_id,
+            reply_to=str(message.reply_to) if message.reply_to else None,
+            thread_id=str(message.thread_id) if message.thread_id else None,
+            mentions=list(message.mentions),
         )
         return SendResult(view, duplicate=False)
 
@@ -211,14 +241,16 @@ class ChatService:
 
     async def history(
         self, user_id: str, chat_id: object, before: int | None = None, after: int | None = None,
-        limit: int = 50,
+        limit: int = 50, thread_id: object = None,
     ) -> tuple[list[MessageView], int | None]:
-        """A page oldest first and `nextBefore` (None at the beginning)."""
+        """A page oldest first and `nextBefore` (None at the beginning): of the main
+        timeline, or of the thread whose root is `thread_id`."""
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
         chat = await self.chat_for(user_id, chat_id)
+        thread = None if thread_id is None else parse_uuid(thread_id, "threadId")
         messages, older = await asyncio.to_thread(
-            self._read.history, UUID(chat.id), before, after, limit
+            self._read.history, UUID(chat.id), before, after, limit, thread
         )
         return messages, (messages[0].seq if messages and older else None)
 

@@ -69,6 +69,10 @@ class UnitOfWork:
         return [e for e in self._loaded.values()
                 if e is not None and e.aggregate.pending_events]
 
+    def loaded_ids(self) -> list[UUID]:
+        """Every aggregate this unit handed out (changed or not)."""
+        return [e.aggregate.id for e in self._loaded.values() if e is not None]
+
 
 def last_event(aggregate: Aggregate) -> Any:
     """The event a command just triggered, to find its position after the save."""

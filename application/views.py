@@ -19,12 +19,24 @@ class MessageView(WireMessage):
     read_by: list[str] = []
 
 
+class EditView(Camel):
+    """One version of a message in its audit trail (content null once deleted)."""
+
+    content: str | None
+    edited_at: str
+    seq: int
+
+
 class ChatView(Camel):
     id: str
     title: str
     member_ids: list[str]
     created_by: str
     created_at: str
+    kind: str = "group"
+    owner_id: str | None = None
+    admins: list[str] = []
+    description: str = ""
 
 
 class ChatListItem(Camel):
@@ -35,6 +47,12 @@ class ChatListItem(Camel):
     created_at: str
     unread_count: int
     last_message: MessageView | None
+    unread_mentions: int = 0
+    kind: str = "group"
+    owner_id: str | None = None
+    admins: list[str] = []
+    description: str = ""
+    other_user_id: str | None = None  # a direct chat's other member, to name it by
 
 
 class PresenceView(Camel):
@@ -62,3 +80,42 @@ class UserView(Camel):
 def iso(ts: datetime) -> str:
     """UTC with milliseconds, as JavaScript's Date.toISOString() prints it."""
     return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+class BanView(Camel):
+    user_id: str
+    by: str
+    reason: str
+    at: str
+
+
+class MuteView(Camel):
+    user_id: str
+    by: str
+    until: str | None
+
+
+class BlockView(Camel):
+    user_id: str
+    at: str
+
+
+class ReportView(Camel):
+    id: str
+    message_id: str
+    reporter_id: str
+    reason: str
+    at: str
+
+
+class InviteView(Camel):
+    code: str
+    expires_at: str | None
+    max_uses: int | None
+
+
+class PrivacySettingsView(Camel):
+    """`GET` / `PATCH /api/me/settings`."""
+
+    read_receipts: bool = True
+    last_seen: bool = True

@@ -224,8 +224,10 @@ class GroupCommitWriter:
         try:
             self._run_batch(batch, uow)
         except BaseException:
-            # Not saved: the cache must not keep what the batch changed.
-            self._loader.forget([e.aggregate.id for e in uow.changed()])
+            # Not saved: the cache must not keep what the batch changed. A failed save has
+            # already collected the pending events (and moved the versions), so what changed
+            # cannot be told any more: forget everything the batch loaded.
+            self._loader.forget(uow.loaded_ids())
             raise
 
     def _run_batch(self, batch: list[_Queued], uow: UnitOfWork) -> None:

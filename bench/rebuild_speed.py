@@ -134,11 +134,11 @@ class Seeder:
             chat = rng.choice(self.chats)
             user = rng.choice(self.users)
             if not chat.is_member(user):
-                chat.add_member(user, chat.member_ids[0])
-                self._touch(chat)
+                if chat.admins and user not in chat.banned:  # members join through an admin
+                    chat.add_member(user, chat.admins[0])
+                    self._touch(chat)
             elif len(chat.member_ids) > 2:
-                by = next(m for m in chat.member_ids if m != user)
-                chat.remove_member(user, by)
+                chat.leave(user)
                 self._touch(chat)
         elif roll < 0.9995 or not self.open:
             if self.open and rng.random() < 0.5:

@@ -23,3 +23,9 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class Gone(DomainError):
+    """An invite that expired or was used up (REST 410)."""
+
+    code = "gone"

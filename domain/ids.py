@@ -46,3 +46,18 @@ def typing_aggregate_id(chat_id: UUID, user_id: str) -> UUID:
 
 def receipts_aggregate_id(chat_id: UUID, user_id: str) -> UUID:
     return uuid5(_NAMESPACE, f"receipts:{chat_id}:{user_id}")
+
+
+def direct_chat_id(a: str, b: str) -> UUID:
+    """One direct chat per pair, whoever opens it: two opens at once name one aggregate,
+    so the store's uniqueness of (id, version) lets only one create it."""
+    first, second = sorted((a, b))
+    return uuid5(_NAMESPACE, f"direct:{first}\x00{second}")
+
+
+def blocks_aggregate_id(user_id: str) -> UUID:
+    return uuid5(_NAMESPACE, "blocks:" + user_id)
+
+
+def reactions_aggregate_id(message_id: UUID, user_id: str) -> UUID:
+    return uuid5(_NAMESPACE, f"reactions:{message_id}:{user_id}")

@@ -55,6 +55,9 @@ class AggregateLoader:
             after = {i: (snapshots[i].originator_version if i in snapshots else 0)
                      for i in missing}
             newer = self._events_after(after)
+            # A message loaded from a snapshot still needs its seq (its first event's
+            # position): one more indexed read for those, never their whole stream.
+            firsts = self._first_positions([i for i in snapshots if after[i] >= 1])
             for aggregate_id in missing:
                 events, position = newer.get(aggregate_id, ([], None))
                 start = snapshots.get(aggregate_id)
@@ -63,7 +66,8 @@ class AggregateLoader:
                 aggregate = project_aggregate(None, [start, *events] if start else events)
                 if aggregate is None:
                     continue
-                entry = Loaded(aggregate, position)
+                entry = Loaded(aggregate, position if position is not None
+                               else firsts.get(aggregate_id))
                 self._cache.put(aggregate_id, entry)
                 found[aggregate_id] = entry
         return found
@@ -96,6 +100,13 @@ class AggregateLoader:
         recorder: Any = self._store.recorder
         return self._decode(self._rows(recorder, versions, "notification_id"))
 
+    def _first_positions(self, ids: list[UUID]) -> dict[UUID, int]:
+        if not ids:
+            return {}
+        recorder: Any = self._store.recorder
+        rows = self._rows(recorder, dict.fromkeys(ids, 0), "notification_id", first=True)
+        return {(r[0] if isinstance(r[0], UUID) else UUID(r[0])): int(r[4]) for r in rows}
+
     def _snapshots(self, ids: list[UUID]) -> dict[UUID, Any]:
         snapshots: Any = self._store.snapshots
         if snapshots is None:
@@ -109,15 +120,16 @@ class AggregateLoader:
 
     @staticmethod
     def _rows(recorder: Any, versions: dict[UUID, int], position: str,
-              latest: bool = False) -> list[tuple[Any, ...]]:
+              latest: bool = False, first: bool = False) -> list[tuple[Any, ...]]:
         """The rows of `recorder`'s table with a version above the one given per id
-        (`latest`: only each id's last row)."""
+        (`latest`: only each id's last row; `first`: only its first)."""
         table = recorder.events_table_name
         datastore = recorder.datastore
         columns = ("e.originator_id, e.originator_version, e.topic, e.state, "
                    + ("e." + position if position != "0" else "0"))
         last = (" AND e.originator_version = (SELECT MAX(t.originator_version) FROM {t} t"
-                " WHERE t.originator_id = e.originator_id)") if latest else ""
+                " WHERE t.originator_id = e.originator_id)") if latest else (
+            " AND e.originator_version = 1" if first else "")
         ids = list(versions)
         rows: list[tuple[Any, ...]] = []
         if hasattr(datastore, "schema"):  # PostgreSQL: uuid column

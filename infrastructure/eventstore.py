@@ -6,12 +6,16 @@ from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import MutableOrImmutableAggregate, Snapshot
-from eventsourcing.persistence import Notification, Transcoder
+from eventsourcing.persistence import Mapper, Notification, Transcoder
 
+from domain.blocks import Blocks
 from domain.chat import Chat
+from domain.message import Message
 from domain.presence import Node
+from domain.reactions import Reactions
 from domain.receipts import Receipts
 from infrastructure.database_url import DatabaseLocation, PostgresLocation, SqliteLocation
+from infrastructure.sealing import Keyring, SealedAsJson, SealingMapper, open_key_store
 from infrastructure.transcoder import MsgspecTranscoder
 
 log = logging.getLogger(__name__)
@@ -21,18 +25,44 @@ log = logging.getLogger(__name__)
 # reads at most a snapshot and this many events (a chat and its membership; a
 # member's receipt marks in a chat; a node id restarted many times).
 SNAPSHOT_INTERVAL = 100
+# A message (edits, pins) and a user's reactions to it: few events as a rule, but an
+# edit or a reaction must cost the same after many.
+MESSAGE_SNAPSHOT_INTERVAL = 20
 
 
 class ChatEventStore(Application[UUID]):
     name = "eschat"
     snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[UUID]], int]] = {
         Chat: SNAPSHOT_INTERVAL, Receipts: SNAPSHOT_INTERVAL, Node: SNAPSHOT_INTERVAL,
+        Blocks: SNAPSHOT_INTERVAL, Message: MESSAGE_SNAPSHOT_INTERVAL,
+        Reactions: MESSAGE_SNAPSHOT_INTERVAL,
     }
+
+    def __init__(self, env: dict[str, str], keyring: Keyring) -> None:
+        self.keyring = keyring
+        super().__init__(env=env)
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = MsgspecTranscoder()
         self.register_transcodings(transcoder)
+        transcoder.register(SealedAsJson())
         return transcoder
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """Personal fields sealed with their author's key (infrastructure/sealing.py)."""
+        return SealingMapper(self.construct_transcoder(), self.keyring)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> Any:
+        # An edit is sealed with its message's sender, which the edit does not name.
+        mapper = self.mapper
+        assert isinstance(mapper, SealingMapper)
+        mapper.saving({i: a.sender_id for i, a in processing_event.aggregates.items()
+                       if isinstance(a, Message)})
+        return super()._record(processing_event)
+
+    def close(self) -> None:
+        super().close()
+        self.keyring.close()
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         """Snapshots from the aggregates just saved, as they are in memory: the
@@ -84,7 +114,7 @@ def event_store_env(location: DatabaseLocation) -> dict[str, str]:
 
 
 def open_event_store(location: DatabaseLocation) -> ChatEventStore:
-    return ChatEventStore(env=event_store_env(location))
+    return ChatEventStore(event_store_env(location), Keyring(open_key_store(location)))
 
 
 def open_ephemeral_store() -> EphemeralEventStore:

@@ -65,14 +65,19 @@ class ProjectionRunner:
         self._listeners: list[FeedListener] = []
         self._emitted: dict[str, int] = {}
         self.positions: dict[str, int] = {}
+        # Whether this node applied the projections at its last cycle (the cluster's one
+        # node that also runs its periodic retention sweep).
+        self.leading = False
         create_schema(db, self.projections)
         self.positions = self._queries.positions()
 
     # -- control ---------------------------------------------------------------
     def start(self) -> None:
         # Live fan-out starts at the present: old events reach clients through
-        # history and recovery, not as live events.
-        self._emitted = dict(self.positions)
+        # history and recovery, not as live events. A projection new to this store
+        # (building from the first event) fans out nothing of what it catches up.
+        present = max(self.positions.values(), default=0)
+        self._emitted = dict.fromkeys(self.positions, present)
         self._thread = threading.Thread(target=self._run, name="eschat-projections", daemon=True)
         self._thread.start()
         conninfo, channel = self._listen
@@ -156,7 +161,8 @@ class ProjectionRunner:
     def _run(self) -> None:
         while not self._stopped.is_set():
             try:
-                if self._leadership.is_leader():
+                self.leading = self._leadership.is_leader()
+                if self.leading:
                     n = self._cycle()
                 else:
                     n = 0

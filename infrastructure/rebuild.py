@@ -5,10 +5,11 @@ A rebuild writes into tables named like the live ones plus a suffix (`rm_message
 -> `rm_messages__r17`), with its position in the row `rm_rebuild` (never in
 `rm_tracking`, which the live runner follows). Each batch and that position commit
 in one transaction, so a stopped rebuild resumes where it stood. Near the head it
-creates its deferred indexes, then switches in ONE transaction that first locks the
+creates its deferred indexes (PostgreSQL), then switches in ONE transaction that first locks the
 live tracking rows (the live runner's cycle locks them first too, on every node, so
 no live batch runs across the switch): it applies the last events up to the head,
-drops the live tables, renames the new ones to the live names and sets the live
+drops the live tables, renames the new ones and their indexes to the live names
+(SQLite, which cannot rename an index, builds them there) and sets the live
 positions to the rebuild's. Queries see the old tables until the commit and the new
 ones after it (both databases have transactional DDL); the live fan-out continues
 from the position each node had fanned out, reading the new feed, so no event is
@@ -28,8 +29,16 @@ from uuid import UUID
 import msgspec
 from eventsourcing.application import Application
 
+from infrastructure.advisory_locks import rebuild_lock
 from infrastructure.eventstore import head_position
-from infrastructure.readmodels.common import FEED_DDL, FEED_INDEXES, Projection
+from infrastructure.readmodels.common import (
+    FEED_DDL,
+    FEED_INDEXES,
+    Projection,
+    existing_tables,
+    give_indexes_live_names,
+    indexes_on,
+)
 from infrastructure.readmodels.database import Database, Row
 from infrastructure.stored_events import read_changes
 
@@ -38,6 +47,9 @@ REBUILD_BATCH = 20_000  # events per transaction: big batches, few commits
 # applied with indexes, under the switch's lock.
 NEAR_HEAD = REBUILD_BATCH
 FEED_TABLE = "rm_feed"
+# Live tables a switch put aside, dropped once it committed (SQLite): rm_feed__old17.
+RETIRED = "__old"
+_RETIRED = re.compile(rf"{RETIRED}\d+$")
 # Every read-model name but the live positions and the rebuild's own rows.
 _NAME = re.compile(r"\brm_(?!tracking\b|rebuild)\w+")
 
@@ -138,6 +150,11 @@ class Rebuild:
 
     # -- the steps ---------------------------------------------------------------
     def run(self, names: list[str] | None, restart: bool = False) -> RebuildResult:
+        """Raises RebuildBusy if another rebuild of this store is running."""
+        with rebuild_lock(self._db):
+            return self._run(names, restart)
+
+    def _run(self, names: list[str] | None, restart: bool) -> RebuildResult:
         chosen = [p for p in self._all if names is None or p.name in names]
         state = self._begin([p.name for p in chosen], restart)
         events = 0
@@ -146,7 +163,10 @@ class Rebuild:
             while not self._stop.is_set():
                 head = head_position(self._store)
                 if not indexed and head - state.position <= NEAR_HEAD:
-                    self._create(state, chosen, indexes=True)
+                    # SQLite cannot rename an index: the switch builds the deferred
+                    # ones under their live names instead.
+                    if self._db.dialect != "sqlite":
+                        self._create(state, chosen, indexes=True)
                     indexed = True
                 self._progress(state.position, head)
                 if indexed and head - state.position <= self._batch:
@@ -176,6 +196,7 @@ class Rebuild:
                 tx.execute("INSERT INTO rm_rebuild (id, projections, position, head, started_at,"
                            " updated_at) VALUES (%s, %s, %s, %s, %s, %s)",
                            (state.id, ",".join(names), 0, state.head, now, now))
+        self._drop_retired()  # what a switch that stopped right after its commit left
         chosen = [p for p in self._all if p.name in names]
         self._create(state, chosen, indexes=False)
         return state
@@ -220,18 +241,22 @@ class Rebuild:
             while applied := self._apply(tx, state, chosen, self._batch):
                 events += applied
             assert all(int(p) <= state.position for p in live.values()), (live, state.position)
-            for projection in chosen:
-                for table in projection.tables:
-                    tx.execute(f"DROP TABLE IF EXISTS {table}")
-                    tx.execute(f"ALTER TABLE {table}{state.suffix} RENAME TO {table}")
+            tables = [t for p in chosen for t in p.tables]
+            statements = [s for p in chosen for s in p.ddl + p.indexes]
+            replaced = tables + [FEED_TABLE] if everything else tables
+            self._retire(tx, state, replaced)
+            for table in tables:
+                tx.execute(f"ALTER TABLE {table}{state.suffix} RENAME TO {table}")
             new_feed = FEED_TABLE + state.suffix
             if everything:
-                tx.execute(f"DROP TABLE IF EXISTS {FEED_TABLE}")
                 tx.execute(f"ALTER TABLE {new_feed} RENAME TO {FEED_TABLE}")
+                tables.append(FEED_TABLE)
+                statements += FEED_INDEXES
             else:
                 tx.execute(f"DELETE FROM {FEED_TABLE} WHERE source IN ({marks})", names)
                 tx.execute(f"INSERT INTO {FEED_TABLE} SELECT * FROM {new_feed}")
                 tx.execute(f"DROP TABLE {new_feed}")
+            give_indexes_live_names(tx, self._db.dialect, tables, statements)
             tx.execute(f"UPDATE rm_tracking SET position = %s WHERE name IN ({marks})",
                        (state.position, *names))
             tx.execute("DELETE FROM rm_rebuild WHERE id = %s", (state.id,))
@@ -240,7 +265,34 @@ class Rebuild:
                        " switched_at) VALUES (%s, %s, %s, %s, %s)",
                        (state.id, ",".join(names), state.position, state.started_at,
                         state.updated_at))
+        self._drop_retired()
         return events
+
+    def _retire(self, tx: Any, state: RebuildState, tables: list[str]) -> None:
+        """Takes the live tables out of the way of the new ones. PostgreSQL drops them
+        (a file unlinked at commit). SQLite frees a dropped table page by page, so it
+        renames them aside (dropping only their indexes, whose names the new tables
+        take) and `_drop_retired` drops them after the switch committed: the switch,
+        which every live node waits for, stays short."""
+        existing = existing_tables(tx, self._db.dialect)
+        if self._db.dialect != "sqlite":
+            for table in tables:
+                tx.execute(f"DROP TABLE IF EXISTS {table}")
+            return
+        for index in sorted(indexes_on(tx, self._db.dialect, tables)):
+            tx.execute(f'DROP INDEX "{index}"')
+        for table in tables:
+            if table in existing:
+                tx.execute(f"ALTER TABLE {table} RENAME TO {table}{RETIRED}{state.id}")
+
+    def _drop_retired(self) -> None:
+        """Drops live tables that a switch put aside (SQLite), one transaction each."""
+        with self._db.transaction(readonly=True) as tx:
+            retired = sorted(t for t in existing_tables(tx, self._db.dialect)
+                             if _RETIRED.search(t))
+        for table in retired:
+            with self._db.transaction() as tx:
+                tx.execute(f"DROP TABLE IF EXISTS {table}")
 
     def _drop(self, tx: Any, state: RebuildState) -> None:
         """Abandons a rebuild under way: its tables go, the live ones stay."""

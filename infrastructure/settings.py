@@ -6,10 +6,12 @@ import os
 import re
 import socket
 from collections.abc import Mapping
+from typing import Annotated
 
 import msgspec
 
 from application.projections.history import RECEIPTS_ROOM_MAX
+from domain.chat import MAX_RETENTION_DAYS
 
 PREFIX = "ESCHAT_"
 
@@ -36,6 +38,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     token_ttl_s: int = 3600
     workers: int = 1
     receipts_room_max: int = RECEIPTS_ROOM_MAX
+    # Sends are refused (`unavailable`, `retryAfterMs`) while this node's oldest acked,
+    # undelivered event is older than this; 0 turns the refusal off.
+    delivery_budget_ms: int = 300
+    # Messages of chats without a retentionDays of their own are erased after this many
+    # days by the retention sweep; unset: kept forever.
+    retention_days: Annotated[int, msgspec.Meta(ge=1, le=MAX_RETENTION_DAYS)] | None = None
+    # `serve` sweeps every this many seconds (on the one node that applies the
+    # projections); 0: never (run `eschat retention sweep` from cron instead).
+    retention_sweep_s: Annotated[float, msgspec.Meta(ge=0)] = 3600.0
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -6,6 +6,7 @@ issuer are verified with its public key, algorithms, issuer and audience."""
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,8 @@ class TokenService:
     def __init__(self, secret: str, external: ExternalIssuer | None = None) -> None:
         self._secret = secret
         self._external = external
+        # Set by bootstrap: the tokens of an erased user stop working (their key's tombstone).
+        self.is_erased: Callable[[str], bool] | None = None
 
     def issue(self, user_id: str, ttl_seconds: int) -> str:
         now = int(time.time())
@@ -45,6 +48,12 @@ class TokenService:
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def verify(self, token: str) -> Identity:
+        identity = self._verify(token)
+        if self.is_erased is not None and self.is_erased(identity.user_id):
+            raise InvalidToken("this user was erased")
+        return identity
+
+    def _verify(self, token: str) -> Identity:
         token = token.strip()
         if token[:7].lower() == "bearer ":
             token = token[7:].strip()

@@ -94,6 +94,8 @@ def _rebuild(container: "Container", args: argparse.Namespace) -> int:
         TimeRemainingColumn,
     )
 
+    from infrastructure.advisory_locks import RebuildBusy
+
     runner = container.runner
     known = [p.name for p in runner.projections]
     if args.name and args.name not in known:
@@ -120,8 +122,15 @@ def _rebuild(container: "Container", args: argparse.Namespace) -> int:
             rate = (done - first[0]) / max(time.monotonic() - started, 1e-3)
             bar.update(task, completed=done, total=total, rate=f"{rate:,.0f}")
 
-        result = runner.rebuild(names, restart=args.restart, batch_size=args.batch_size,
-                                progress=progress, stop=stop)
+        try:
+            result = runner.rebuild(names, restart=args.restart, batch_size=args.batch_size,
+                                    progress=progress, stop=stop)
+        except RebuildBusy as busy:
+            bar.stop()
+            print(f"another rebuild is running on this store ({busy}); this one did not"
+                  " start. Wait for it to switch, or stop it (Ctrl-C or SIGTERM: it resumes"
+                  " with the next `eschat projections rebuild`).", file=sys.stderr)
+            return 4
     seconds = time.monotonic() - started
     chosen = ", ".join(result.state.projections)
     if not result.switched:
@@ -179,6 +188,52 @@ def cmd_relay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    """`eschat users erase USER`: as DELETE /api/me, by an operator."""
+    from domain.errors import InvalidInput, NotFound
+    from interfaces.server import bootstrap
+
+    container = bootstrap(_settings(args), relay=None)
+    try:
+        container.writer.start()
+        container.runner.start()
+        try:
+            asyncio.run(container.service.erase_user(args.user))
+        except (NotFound, InvalidInput) as e:
+            print(f"eschat users erase: {e}", file=sys.stderr)
+            return 1
+        print(f"erased {args.user}: their key is destroyed; nodes refuse their tokens"
+              " within 5 s")
+    finally:
+        container.close()
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    """`eschat retention sweep [--now ISO]`: erases messages older than their chat keeps."""
+    from datetime import UTC, datetime
+
+    from domain.times import parse_time
+    from interfaces.server import bootstrap
+
+    settings = _settings(args)
+    try:
+        now = parse_time(args.now) if args.now else datetime.now(UTC)
+    except ValueError:
+        print(f"eschat retention sweep: --now must be an ISO 8601 time, not {args.now!r}",
+              file=sys.stderr)
+        return 2
+    container = bootstrap(settings, relay=None)
+    try:
+        container.writer.start()
+        container.runner.start()
+        erased = asyncio.run(container.service.sweep_retention(now, settings.retention_days))
+        print(f"retention sweep at {now.isoformat()}: {erased} messages erased")
+    finally:
+        container.close()
+    return 0
+
+
 BENCHES = {
     "compare": "__main__.py",  # eschat and its peers side by side: `python -m bench`
     "group-commit": "group_commit.py",
@@ -192,6 +247,8 @@ BENCHES = {
     "login-flood": "login_flood.py",
     "aging": "aging.py",
     "receipt-storm": "receipt_storm.py",
+    "message-aging": "message_aging.py",
+    "as-of": "as_of.py",
 }
 
 
@@ -243,6 +300,22 @@ def main(argv: list[str] | None = None) -> int:
     relay = sub.add_parser("relay", help="run the Kafka relay alone (ESCHAT_KAFKA_BOOTSTRAP)")
     _add_setting_flags(relay)
     relay.set_defaults(func=cmd_relay)
+
+    users = sub.add_parser("users", help="user administration")
+    usub = users.add_subparsers(dest="action", required=True)
+    erase = usub.add_parser("erase", help="erase USER: destroy their key, null what they"
+                            " wrote everywhere, refuse their tokens")
+    erase.add_argument("user")
+    _add_setting_flags(erase)
+    users.set_defaults(func=cmd_users)
+
+    retention = sub.add_parser("retention", help="message retention")
+    rsub = retention.add_subparsers(dest="action", required=True)
+    sweep = rsub.add_parser("sweep", help="erase messages older than their chat's"
+                            " retentionDays (else ESCHAT_RETENTION_DAYS)")
+    sweep.add_argument("--now", help="the sweep's time, ISO 8601 (default: now)")
+    _add_setting_flags(sweep)
+    retention.set_defaults(func=cmd_retention)
 
     bench = sub.add_parser("bench", help="run a benchmark from bench/ (see bench/*.py --help)")
     bench.add_argument("name", choices=sorted(BENCHES))

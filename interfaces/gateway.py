@@ -15,6 +15,7 @@ from uuid import UUID
 
 import msgspec
 
+from application.backpressure import Overloaded
 from application.feed import (
     MEMBERSHIP,
     PRESENCE,
@@ -32,9 +33,11 @@ from infrastructure.tokens import InvalidToken, TokenService
 from infrastructure.typing_bus import TypingBus
 from interfaces.gateway_payloads import (
     ChatRef,
+    EditMessage,
     JoinChat,
     MessageRef,
     PayloadError,
+    ReactionRef,
     SendMessage,
     parse,
 )
@@ -45,7 +48,6 @@ from interfaces.socketio.context import ack_requested
 log = logging.getLogger("eschat.gateway")
 
 AUTH_FAILED = {"message": "Authentication failed"}
-RECEIPTS = frozenset({ServerEvent.MESSAGE_DELIVERED, ServerEvent.MESSAGE_READ})
 TYPING_EXPIRES_S = 6.0
 MAX_JOIN_LIMIT = 200
 
@@ -101,6 +103,12 @@ class ChatGateway:
             ClientEvent.MESSAGE_DELIVERED: self.message_delivered,
             ClientEvent.MESSAGE_READ: self.message_read,
             ClientEvent.PING: self.ping,
+            ClientEvent.EDIT_MESSAGE: self.edit_message,
+            ClientEvent.DELETE_MESSAGE: self.delete_message,
+            ClientEvent.ADD_REACTION: self.add_reaction,
+            ClientEvent.REMOVE_REACTION: self.remove_reaction,
+            ClientEvent.PIN_MESSAGE: self.pin_message,
+            ClientEvent.UNPIN_MESSAGE: self.unpin_message,
         }
         for name, handler in events.items():
             self.ns.on(name, self._guarded(name, handler))
@@ -170,17 +178,17 @@ class ChatGateway:
             for item in items:
                 if item.position > now:
                     break
-                if item.type in WITH_OFFSET:
-                    offset = () if plain else (str(item.position),)
+                offset = () if plain else (str(item.position),)
+                if item.type in MEMBERSHIP and item.chat_id is not None:
+                    # The user's own chat-added / chat-removed: rooms follow them.
+                    room = chat_room(item.chat_id, plain)
+                    if item.type == ServerEvent.CHAT_REMOVED:
+                        socket.leave(room)
+                    else:
+                        socket.join(room)
                     socket.emit(item.type, item.data, *offset)
-                elif item.type in MEMBERSHIP:
-                    members = item.data.get("memberIds") or [item.data.get("userId")]
-                    if user_id in members and item.chat_id is not None:
-                        room = chat_room(item.chat_id, plain)
-                        if item.type == ServerEvent.MEMBER_REMOVED:
-                            socket.leave(room)
-                        else:
-                            socket.join(room)
+                elif item.type in WITH_OFFSET:
+                    socket.emit(item.type, item.data, *offset)
                 after = item.position
             full = len(items) == page and items[-1].position <= now
             if before == now and not full:
@@ -201,6 +209,10 @@ class ChatGateway:
                 log.warning("could not record the end of connection %s", connection)
 
     # -- client events ---------------------------------------------------------
+    def _erased(self, user_id: str) -> bool:
+        """Their key's tombstone (cached 5 s per process: infrastructure/sealing.py)."""
+        return self.tokens.is_erased is not None and self.tokens.is_erased(user_id)
+
     def _guarded(self, name: str, handler: Handler) -> Callable[..., Awaitable[Ack | None]]:
         """Turns every failure into the contract's ack, or an `error` event when
         the packet asked for no ack. A client's mistake never escapes as a crash."""
@@ -209,6 +221,10 @@ class ChatGateway:
             wants_ack = ack_requested()
             if "user" not in socket.data:
                 result = fail("not authenticated", "unauthorized")
+            elif self._erased(socket.data["user"]):
+                result = fail("this user was erased", "unauthorized")
+                # Connected before the erasure: no more room events, once the ack is out.
+                asyncio.get_running_loop().call_later(0.05, socket.disconnect)
             else:
                 socket.data["active"] = time.monotonic()
                 try:
@@ -216,7 +232,9 @@ class ChatGateway:
                 except PayloadError as e:
                     result = fail(str(e), "invalid")
                 except DomainError as e:
-                    result = fail(e.message, e.code if e.code != "conflict" else "invalid")
+                    result = fail(e.message, e.code)
+                except Overloaded as e:
+                    result = {**fail(str(e), "unavailable"), "retryAfterMs": e.retry_after_ms}
                 except Unavailable as e:
                     result = fail(str(e), "unavailable")
                 except Exception:
@@ -225,7 +243,7 @@ class ChatGateway:
             if wants_ack:
                 return result
             if not result.get("success"):
-                socket.emit(ServerEvent.ERROR, {"error": result["error"], "code": result["code"]})
+                socket.emit(ServerEvent.ERROR, {k: v for k, v in result.items() if k != "success"})
             return None
 
         return run
@@ -237,7 +255,8 @@ class ChatGateway:
         # The ack goes out after the durable commit; new-message reaches the
         # room from the feed once the projection has it.
         result = await self.service.send_message(
-            socket.data["user"], p.chat_id, p.content, p.client_message_id, wait=False
+            socket.data["user"], p.chat_id, p.content, p.client_message_id, wait=False,
+            reply_to=p.reply_to, thread_id=p.thread_id,
         )
         m = result.message
         return ok(messageId=m.id, seq=m.seq, createdAt=m.created_at)
@@ -269,8 +288,9 @@ class ChatGateway:
             return fail("too many typing events: slow down", "rate_limited")
         p: ChatRef = parse(ChatRef, args)
         user_id = socket.data["user"]
-        chat = await self.service.chat_for(user_id, p.chat_id)
-        await self.typing.publish(chat.id, user_id, started)
+        # The rule of a send (member, not muted, not blocked), on the writer's chat.
+        chat_id = await self.service.check_may_write(user_id, p.chat_id)
+        await self.typing.publish(chat_id, user_id, started)
         return ok()
 
     async def typing_start(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
@@ -289,6 +309,48 @@ class ChatGateway:
         p: MessageRef = parse(MessageRef, args)
         await self.service.mark_read(socket.data["user"], p.chat_id, p.message_id, wait=False)
         return ok()
+
+    # -- messages over time: the ack after the durable commit, with the change's seq
+    # (null when it changed nothing); the room gets the event from the feed.
+    async def edit_message(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
+        if not socket.data["send_bucket"].take():
+            return fail("too many messages: slow down", "rate_limited")
+        p: EditMessage = parse(EditMessage, args)
+        seq = await self.service.edit_message(socket.data["user"], p.chat_id, p.message_id,
+                                              p.content, wait=False)
+        return ok(seq=seq)
+
+    async def delete_message(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
+        p: MessageRef = parse(MessageRef, args)
+        seq = await self.service.delete_message(socket.data["user"], p.chat_id, p.message_id,
+                                                wait=False)
+        return ok(seq=seq)
+
+    async def _reaction(self, socket: Socket, args: tuple[Any, ...], added: bool) -> Ack:
+        if not socket.data["send_bucket"].take():
+            return fail("too many reactions: slow down", "rate_limited")
+        p: ReactionRef = parse(ReactionRef, args)
+        seq = await self.service.set_reaction(socket.data["user"], p.chat_id, p.message_id,
+                                              p.emoji, added, wait=False)
+        return ok(seq=seq)
+
+    async def add_reaction(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
+        return await self._reaction(socket, args, True)
+
+    async def remove_reaction(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
+        return await self._reaction(socket, args, False)
+
+    async def _pin(self, socket: Socket, args: tuple[Any, ...], pinned: bool) -> Ack:
+        p: MessageRef = parse(MessageRef, args)
+        seq = await self.service.set_pin(socket.data["user"], p.chat_id, p.message_id, pinned,
+                                         wait=False)
+        return ok(seq=seq)
+
+    async def pin_message(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
+        return await self._pin(socket, args, True)
+
+    async def unpin_message(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
+        return await self._pin(socket, args, False)
 
     async def ping(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
         now = int(time.time() * 1000)
@@ -334,9 +396,18 @@ class ChatGateway:
     def _fan_out(self, rows: list[tuple[Any, ...]], upto: int) -> None:
         for position, type_, chat_id, user_id, payload_json in rows:
             try:
-                if type_ in RECEIPTS and user_id is not None:
-                    # A receipt of a chat above ESCHAT_RECEIPTS_ROOM_MAX members: its
-                    # feed row names the message's sender, the only one told.
+                if type_ in PRESENCE:  # names its user, for everyone who shares a chat
+                    self.sio.spawn(self._presence, type_, msgspec.json.decode(payload_json))
+                    continue
+                if type_ in MEMBERSHIP and user_id is not None:
+                    # chat-added / chat-removed: the user's sockets on this node join or
+                    # leave the room before any later row reaches it.
+                    self._move(user_id, chat_id, join=type_ == ServerEvent.CHAT_ADDED)
+                    self._emit_to_user(user_id, type_, msgspec.Raw(payload_json), position)
+                    continue
+                if user_id is not None:
+                    # A row for one user (a receipt of a chat above ESCHAT_RECEIPTS_ROOM_MAX
+                    # members names the message's sender, the only one told).
                     self._emit_to_user(user_id, type_, msgspec.Raw(payload_json), position)
                     continue
                 if type_ in WITH_OFFSET:
@@ -344,20 +415,10 @@ class ChatGateway:
                     # is encoded once, without parsing and re-serializing the payload.
                     offset = str(position) if self.recovery else None
                     self._emit_to_chat(chat_id, type_, msgspec.Raw(payload_json), offset=offset)
-                    continue
-                payload = msgspec.json.decode(payload_json)
-                if type_ == ServerEvent.CHAT_CREATED:
-                    for member in payload["memberIds"]:
-                        self._move(member, chat_id, join=True)
-                elif type_ == ServerEvent.MEMBER_ADDED:
-                    self._move(payload["userId"], chat_id, join=True)
-                elif type_ == ServerEvent.MEMBER_REMOVED:
-                    self._move(payload["userId"], chat_id, join=False)
-                elif type_ in PRESENCE:
-                    self.sio.spawn(self._presence, type_, payload)
             except Exception:
                 log.exception("fan-out of %s at %s failed", type_, position)
         self.fanned_out = max(self.fanned_out, upto)
+        self.service.backpressure.delivered(self.fanned_out)
 
     def _move(self, user_id: str, chat_id: str, join: bool) -> None:
         for socket in self.ns.sockets_in(user_room(user_id)):

@@ -13,6 +13,20 @@ class SendMessage(_Payload):
     chat_id: str
     content: str
     client_message_id: str | None = None
+    reply_to: str | None = None
+    thread_id: str | None = None
+
+
+class EditMessage(_Payload):
+    chat_id: str
+    message_id: str
+    content: str
+
+
+class ReactionRef(_Payload):
+    chat_id: str
+    message_id: str
+    emoji: str
 
 
 class JoinChat(_Payload):

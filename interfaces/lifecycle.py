@@ -3,6 +3,7 @@ graceful shutdown that loses no acknowledged message."""
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from interfaces.gateway import ChatGateway
@@ -34,6 +35,23 @@ class NodeLifecycle:
     def start(self) -> None:
         loop = self.sio.engine.loop
         self._tasks = [loop.create_task(self._heartbeats()), loop.create_task(self._idle())]
+        if self.container.settings.retention_sweep_s > 0:
+            self._tasks.append(loop.create_task(self._retention()))
+
+    async def _retention(self) -> None:
+        """The retention sweep, on the node that applies the projections."""
+        settings = self.container.settings
+        while True:
+            await asyncio.sleep(settings.retention_sweep_s)
+            if not self.container.runner.leading:
+                continue
+            try:
+                erased = await self.container.service.sweep_retention(
+                    datetime.now(UTC), settings.retention_days)
+                if erased:
+                    log.info("retention sweep: %d messages erased", erased)
+            except Exception:
+                log.exception("retention sweep failed; retrying next interval")
 
     async def _heartbeats(self) -> None:
         service = self.container.service

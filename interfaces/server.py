@@ -6,14 +6,17 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from application.backpressure import DeliveryBackpressure
 from application.ports import PasswordHasher
 from application.service import ChatService
 from application.writer import GroupCommitWriter
 from infrastructure.advisory_locks import ProjectionLeadership, schema_lock
 from infrastructure.aggregate_loader import CACHE_SIZE, AggregateLoader
 from infrastructure.database_url import DatabaseLocation, PostgresLocation, parse_database_url
+from infrastructure.erasure import StoreShredder
 from infrastructure.eventstore import ChatEventStore, open_event_store, postgres_channel
 from infrastructure.passwords import Argon2Hasher
+from infrastructure.past import StoreAndIndexes
 from infrastructure.presence_leases import SqlNodeLeases
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.readmodels.chats import ChatsView
@@ -22,6 +25,7 @@ from infrastructure.readmodels.database import Database, open_database
 from infrastructure.readmodels.history import HistoryView
 from infrastructure.readmodels.presence import PresenceView
 from infrastructure.readmodels.queries import SqlReadModels
+from infrastructure.readmodels.roster import RosterView
 from infrastructure.settings import Settings, load_settings
 from infrastructure.tokens import ExternalIssuer, TokenService, dev_secret
 
@@ -89,8 +93,8 @@ def settings_from_environment(**overrides: object) -> Settings:
 
 def projections(settings: Settings | None = None) -> list[Projection]:
     if settings is None:
-        return [HistoryView(), ChatsView(), PresenceView()]
-    return [HistoryView(settings.receipts_room_max), ChatsView(), PresenceView()]
+        return [HistoryView(), ChatsView(), PresenceView(), RosterView()]
+    return [HistoryView(settings.receipts_room_max), ChatsView(), PresenceView(), RosterView()]
 
 
 def build_tokens(settings: Settings) -> TokenService:
@@ -129,10 +133,20 @@ def bootstrap(
             runner = ProjectionRunner(store, db, chosen)
         leases = SqlNodeLeases(db)
     loader = AggregateLoader(store, cache_size)
-    writer = GroupCommitWriter(store, loader, on_commit=runner.wake)
+    backpressure = DeliveryBackpressure(settings.delivery_budget_ms)
+
+    def on_commit(position: int) -> None:
+        backpressure.committed(position)
+        runner.wake(position)
+
+    writer = GroupCommitWriter(store, loader, on_commit=on_commit)
     read_models = SqlReadModels(db)
     service = ChatService(store, writer, read_models, runner, hasher or Argon2Hasher(),
-                          settings.effective_node_id, leases)
+                          settings.effective_node_id, leases, backpressure,
+                          past=StoreAndIndexes(store, db),
+                          shredder=StoreShredder(store, db, location, loader))
+    tokens = tokens or build_tokens(settings)
+    tokens.is_erased = store.keyring.is_erased
     if relay == "from-settings":
         relay = None
         if settings.kafka_bootstrap:
@@ -142,7 +156,7 @@ def bootstrap(
                 relay = build_relay(settings, store, db, location)
     return Container(settings=settings, location=location, store=store, db=db, runner=runner,
                      loader=loader, writer=writer, read_models=read_models, leases=leases,
-                     service=service, tokens=tokens or build_tokens(settings), relay=relay)
+                     service=service, tokens=tokens, relay=relay)
 
 
 # The name callers used before bootstrap() took overridable parts.
@@ -187,6 +201,8 @@ def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
     sio.engine.routes = routes
     container.start()
     gateway.fanned_out = container.runner.position
+    # From now on this node delivers: sends wait on how far behind that is.
+    container.service.backpressure.activate(gateway.fanned_out)
     loop: asyncio.AbstractEventLoop = native.asyncio_loop(asgi.server)
     # Only if native.install_pump could not take over: socketify then polls libuv
     # every 10 ms when idle, which a quiet chat pays on every message.

@@ -22,4 +22,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 .venv/bin/ruff check .
 .venv/bin/mypy
-exec .venv/bin/python -m pytest "$@"
+# Two workers (pytest-xdist): most tests wait on servers and clients, so two
+# halve the wall time on two cores. Each worker has its own PostgreSQL database
+# (tests/conftest.py); ESCHAT_TEST_WORKERS=0 runs everything in one process.
+exec .venv/bin/python -m pytest -n "${ESCHAT_TEST_WORKERS:-2}" "$@"

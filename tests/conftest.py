@@ -1,6 +1,7 @@
 """Shared fixtures: backends (SQLite file, PostgreSQL `test` database), a real
 `eschat serve` process on a free port, and tokens."""
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -13,7 +14,27 @@ import httpx
 import psycopg
 import pytest
 
-PG_URL = os.environ.get("ESCHAT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+def worker_database(url: str) -> str:
+    """Under pytest-xdist (`-n 2`) each worker gets a database of its own (`test_gw0`, ...),
+    so one worker's resets, advisory locks and NOTIFY channels never reach another's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base, _, name = url.partition("?")[0].rpartition("/")
+    database = f"{name}_{worker}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        known = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+        if known.fetchone() is None:
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # the other worker
+                conn.execute(f'CREATE DATABASE "{database}"')
+    return f"{base}/{database}"
+
+
+PG_URL = worker_database(
+    os.environ.get("ESCHAT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+# Processes the tests start (benches, the fixture maker) use the same database.
+os.environ["ESCHAT_TEST_PG_URL"] = PG_URL
 ROOT = Path(__file__).resolve().parent.parent
 
 

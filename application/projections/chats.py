@@ -4,21 +4,33 @@ Rules: a member's unread count is the number of messages of the chat after their
 read mark (or their joining) that others sent. A new member starts with nothing
 unread (earlier messages are history). Reading a message reads every earlier one:
 the count restarts from the messages after it that others sent. A batch is
-projected in memory: a message costs O(1), not O(members)."""
+projected in memory: a message costs O(1), not O(members).
+
+Unread counts and `lastMessage` follow the main timeline: a thread reply counts in
+neither. Mentions are rows (message, member, seq), replaced by an edit and dropped
+by a delete; a member's `unreadMentions` counts those after their read mark, in
+the main timeline and in threads. An edit or a delete of the chat's last message
+is patched into `lastMessage`, so its deleted content stays nowhere."""
 
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple, Protocol
 
-from application.feed import ChatCreated as ChatCreatedPayload
-from application.feed import MemberChanged, ServerEvent, message_on_wire
+from application.feed import message_on_wire
 from application.projections.events import (
     ChatCreated,
+    ChatUpdated,
+    InviteAccepted,
     MarkMoved,
     MemberAdded,
+    MemberBanned,
     MemberRemoved,
+    MessageDeleted,
+    MessageEdited,
+    MessageExpired,
     MessageReceipt,
     MessageSent,
     ProjectedEvent,
+    UserErased,
 )
 from application.projections.feed_rows import FeedRows, to_json
 
@@ -49,6 +61,25 @@ class ChatMessageRow(NamedTuple):
     sender_id: str
 
 
+class MentionRow(NamedTuple):
+    message_id: str
+    user_id: str
+    chat_id: str
+    seq: int
+
+
+class LastMessagePatch(NamedTuple):
+    """If the chat's last message is `message_id`, it now has this content (None:
+    deleted, or erased when `erased`) and was edited at `edited_at`."""
+
+    chat_id: str
+    message_id: str
+    content: str | None
+    edited_at: str | None
+    mentions: list[str]
+    erased: bool = False
+
+
 class ChatsOps(NamedTuple):
     new_chats: list[ChatRow]
     joined: list[MemberRow]  # insert unless there
@@ -57,7 +88,12 @@ class ChatsOps(NamedTuple):
     unread_gone: list[tuple[str, str]]  # (user_id, chat_id) to delete
     chat_messages: list[ChatMessageRow]
     last_message: dict[str, str]  # chat id -> the message as JSON
-    feed: FeedRows
+    feed: FeedRows  # membership rows are the roster's (application/projections/roster.py)
+    titles: dict[str, str]  # chat id -> its new title
+    mentions_gone: list[str]  # message ids whose mention rows go (edited, deleted)
+    mentions: list[MentionRow]  # then inserted
+    patches: list[LastMessagePatch]  # after last_message, in store order
+    erased_senders: list[str]  # a last message of theirs is erased, after the patches
 
 
 class StoredChats(Protocol):
@@ -96,7 +132,8 @@ class _Chat:
 
 
 def _chat_of(e: ProjectedEvent) -> str | None:
-    if isinstance(e, MessageSent | MarkMoved | ChatCreated | MemberAdded | MemberRemoved):
+    if isinstance(e, MessageSent | MarkMoved | ChatCreated | MemberAdded | MemberRemoved
+                  | MemberBanned | InviteAccepted):
         return e.chat_id
     return None
 
@@ -122,8 +159,10 @@ class ChatsProjection:
             chat.stored[loaded.user_id] = (loaded.read_seq, loaded.unread)
             chat.rows[loaded.user_id] = _Unread(loaded.read_seq, loaded.unread, 0, 0)
 
-        ops = ChatsOps([], [], [], [], [], [], {}, FeedRows(self.name))
+        ops = ChatsOps([], [], [], [], [], [], {}, FeedRows(self.name), {}, [], [], [], [])
+        mentions: dict[str, list[MentionRow]] = {}  # message -> its rows at the end
         members: dict[tuple[str, str], bool] = {}  # (chat, user) -> member at the end
+        last_sent: dict[str, MessageSent] = {}  # chat -> its last message of the batch
 
         def join(chat_id: str, user_id: str, position: int) -> None:
             members[(chat_id, user_id)] = True
@@ -133,15 +172,35 @@ class ChatsProjection:
 
         for e in events:
             if isinstance(e, MessageSent):
+                mentions[e.message_id] = [MentionRow(e.message_id, u, e.chat_id, e.position)
+                                          for u in e.mentions if u != e.sender_id]
+                if e.thread_id is not None:
+                    continue  # a thread reply is not in the main timeline
                 chat = chats[e.chat_id]
                 chat.total += 1
                 chat.by_sender[e.sender_id] = chat.by_sender.get(e.sender_id, 0) + 1
                 chat.sent.append((e.position, e.sender_id))
                 ops.chat_messages.append(ChatMessageRow(e.message_id, e.chat_id, e.position,
                                                         e.sender_id))
-                ops.last_message[e.chat_id] = to_json(message_on_wire(
-                    e.message_id, e.chat_id, e.sender_id, e.content, e.position, e.at,
-                    e.client_message_id))
+                last_sent[e.chat_id] = e  # shaped once per chat, after the loop
+            elif isinstance(e, MessageEdited):
+                # The editor is the sender: mentions of themself are not among them.
+                if e.message_id not in mentions:
+                    ops.mentions_gone.append(e.message_id)
+                mentions[e.message_id] = [MentionRow(e.message_id, u, e.chat_id, e.seq)
+                                          for u in e.mentions]
+                ops.patches.append(LastMessagePatch(e.chat_id, e.message_id, e.content, e.at,
+                                                    list(e.mentions)))
+            elif isinstance(e, MessageDeleted):
+                if e.message_id not in mentions:
+                    ops.mentions_gone.append(e.message_id)
+                mentions[e.message_id] = []
+                ops.patches.append(LastMessagePatch(e.chat_id, e.message_id, None, None, []))
+            elif isinstance(e, MessageExpired):
+                ops.patches.append(LastMessagePatch(e.chat_id, e.message_id, None, None, [],
+                                                    erased=True))
+            elif isinstance(e, UserErased):
+                ops.erased_senders.append(e.user_id)
             elif isinstance(e, MarkMoved):
                 if e.kind == "read":
                     self._read(stored, chats[e.chat_id], e.chat_id, e.seq, e.user_id,
@@ -155,22 +214,20 @@ class ChatsProjection:
                 ops.new_chats.append(ChatRow(e.chat_id, e.title, e.created_by, e.at))
                 for user_id in e.member_ids:
                     join(e.chat_id, user_id, e.position)
-                ops.feed.add(e, ServerEvent.CHAT_CREATED,
-                             ChatCreatedPayload(chat_id=e.chat_id, member_ids=list(e.member_ids)),
-                             chat_id=e.chat_id)
-            elif isinstance(e, MemberAdded):
+            elif isinstance(e, MemberAdded | InviteAccepted):
                 join(e.chat_id, e.user_id, e.position)
-                ops.feed.add(e, ServerEvent.MEMBER_ADDED,
-                             MemberChanged(chat_id=e.chat_id, user_id=e.user_id, by=e.added_by),
-                             chat_id=e.chat_id, user_id=e.user_id)
-            elif isinstance(e, MemberRemoved):
+            elif isinstance(e, MemberRemoved | MemberBanned):
+                # A ban of a non-member removes nobody: deleting no row is the same.
                 members[(e.chat_id, e.user_id)] = False
                 chats[e.chat_id].rows.pop(e.user_id, None)
-                ops.feed.add(e, ServerEvent.MEMBER_REMOVED,
-                             MemberChanged(chat_id=e.chat_id, user_id=e.user_id,
-                                           by=e.removed_by),
-                             chat_id=e.chat_id, user_id=e.user_id)
+            elif isinstance(e, ChatUpdated):
+                ops.titles[e.chat_id] = e.title
 
+        for chat_id, e in last_sent.items():
+            ops.last_message[chat_id] = to_json(message_on_wire(
+                e.message_id, e.chat_id, e.sender_id, e.content, e.position, e.at,
+                e.client_message_id, e.reply_to, e.thread_id, e.mentions, e.erased))
+        ops.mentions.extend(row for rows in mentions.values() for row in rows)
         for (chat_id, user_id), member in members.items():
             (ops.joined if member else ops.left).append(MemberRow(chat_id, user_id))
         for chat_id, chat in chats.items():

@@ -2,7 +2,9 @@
 
 Rules: a user is online from their first connection (on any node) to their last;
 `user-online` goes out when the first opens, `user-offline` with `lastSeen` when the
-last closes. A node that restarts or stops takes all its connections with it."""
+last closes. A node that restarts or stops takes all its connections with it.
+A user whose `lastSeen` setting is off goes offline with `lastSeen: null`; the
+time is still kept, and `/api/presence` shows it only while the setting is on."""
 
 from typing import NamedTuple, Protocol
 
@@ -12,6 +14,7 @@ from application.projections.events import (
     ConnectionOpened,
     NodeGone,
     NodeStarted,
+    PrivacyChanged,
     ProjectedEvent,
 )
 from application.projections.feed_rows import FeedRows
@@ -44,7 +47,14 @@ class LastSeen(NamedTuple):
     at: str
 
 
-PresenceOp = OpenConnection | CloseConnection | CloseNode | AddNode | LastSeen
+class LastSeenShown(NamedTuple):
+    """The user's lastSeen setting (off: nobody else sees the time)."""
+
+    user_id: str
+    shown: bool
+
+
+PresenceOp = OpenConnection | CloseConnection | CloseNode | AddNode | LastSeen | LastSeenShown
 
 
 class PresenceState(Protocol):
@@ -54,6 +64,7 @@ class PresenceState(Protocol):
     def connection_user(self, connection_id: str) -> str | None: ...
     def node_id(self, node_key: str) -> str | None: ...
     def users_on(self, node_id: str) -> list[str]: ...
+    def last_seen_hidden(self, user_id: str) -> bool: ...
 
 
 class PresenceProjection:
@@ -75,8 +86,10 @@ class PresenceProjection:
                 return []
             ops: list[PresenceOp] = [CloseConnection(e.connection_id)]
             if state.connections_of(user_id) == 1:
-                ops += self._offline(e, user_id, feed)
+                ops += self._offline(e, user_id, state, feed)
             return ops
+        if isinstance(e, PrivacyChanged):
+            return [LastSeenShown(e.user_id, e.last_seen)]
         if isinstance(e, NodeStarted):
             return [AddNode(e.node_key, e.node_id)]
         if isinstance(e, NodeGone):
@@ -86,12 +99,14 @@ class PresenceProjection:
             ops = [CloseNode(node_id)]
             for user_id in state.users_on(node_id):
                 if state.connections_of(user_id, except_node=node_id) == 0:
-                    ops += self._offline(e, user_id, feed)
+                    ops += self._offline(e, user_id, state, feed)
             return ops
         return []
 
     @staticmethod
-    def _offline(e: ProjectedEvent, user_id: str, feed: FeedRows) -> list[PresenceOp]:
-        feed.add(e, ServerEvent.USER_OFFLINE, UserOffline(user_id=user_id, last_seen=e.at),
+    def _offline(e: ProjectedEvent, user_id: str, state: PresenceState,
+                 feed: FeedRows) -> list[PresenceOp]:
+        shown = None if state.last_seen_hidden(user_id) else e.at
+        feed.add(e, ServerEvent.USER_OFFLINE, UserOffline(user_id=user_id, last_seen=shown),
                  user_id=user_id)
         return [LastSeen(user_id, e.at)]

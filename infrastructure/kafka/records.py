@@ -20,6 +20,7 @@ from eventsourcing.persistence import Notification
 from application.views import iso
 from domain.chat import chat_of
 from domain.message import Message
+from domain.user import User
 from infrastructure.eventstore import to_event
 
 TYPE_HEADER = "type"
@@ -75,6 +76,8 @@ def event_type(event: Any) -> str:
 
 
 def event_data(event: Any) -> dict[str, Any]:
+    if isinstance(event, User.Erased):  # the contract's shape: downstream systems purge
+        return {"userId": event.user_id}
     data: dict[str, Any] = {"id": str(event.originator_id), "version": event.originator_version}
     for name, value in vars(event).items():
         if name not in _PRIVATE:

@@ -4,20 +4,31 @@ members, unread counts, last message. A batch is written with one statement per 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from application.projections.chats import ChatsOps, ChatsProjection, UnreadRow
+import msgspec
+
+from application.projections.chats import ChatsOps, ChatsProjection, LastMessagePatch, UnreadRow
+from application.projections.feed_rows import to_json
 from infrastructure.readmodels.common import FEED_COLUMNS, Projection, select_in
 from infrastructure.stored_events import (
+    BANNED,
     CHAT_CREATED,
+    CHAT_UPDATED,
+    DELETED,
+    EDITED,
+    EXPIRED,
+    INVITE_ACCEPTED,
     MEMBER_ADDED,
     MEMBER_REMOVED,
     READ,
     READ_UPTO,
     SENT,
+    USER_ERASED,
     Change,
     typed,
 )
 
-TOPICS = frozenset({SENT, READ, READ_UPTO, CHAT_CREATED, MEMBER_ADDED, MEMBER_REMOVED})
+TOPICS = frozenset({SENT, READ, READ_UPTO, CHAT_CREATED, MEMBER_ADDED, MEMBER_REMOVED, BANNED,
+                    INVITE_ACCEPTED, CHAT_UPDATED, EDITED, DELETED, EXPIRED, USER_ERASED})
 
 
 class _StoredChats:
@@ -46,7 +57,7 @@ class ChatsView(Projection):
     applied in memory under that rule and written with one statement per table."""
 
     name = "chats"
-    tables = ["rm_chats", "rm_members", "rm_unread", "rm_chat_messages"]
+    tables = ["rm_chats", "rm_members", "rm_unread", "rm_chat_messages", "rm_mentions"]
     ddl = [
         "CREATE TABLE IF NOT EXISTS rm_chats (id TEXT PRIMARY KEY, title TEXT NOT NULL,"
         " created_by TEXT NOT NULL, created_at TEXT NOT NULL, last_message TEXT)",
@@ -59,6 +70,11 @@ class ChatsView(Projection):
         "CREATE TABLE IF NOT EXISTS rm_chat_messages (message_id TEXT PRIMARY KEY,"
         " chat_id TEXT NOT NULL, seq BIGINT NOT NULL, sender_id TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_chat_messages_seq ON rm_chat_messages (chat_id, seq)",
+        # Who each message mentions (its author never), to count unread mentions.
+        "CREATE TABLE IF NOT EXISTS rm_mentions (message_id TEXT NOT NULL,"
+        " user_id TEXT NOT NULL, chat_id TEXT NOT NULL, seq BIGINT NOT NULL,"
+        " PRIMARY KEY (message_id, user_id))",
+        "CREATE INDEX IF NOT EXISTS rm_mentions_user ON rm_mentions (user_id, chat_id, seq)",
     ]
     indexes = ["CREATE INDEX IF NOT EXISTS rm_members_user ON rm_members (user_id)"]
 
@@ -95,5 +111,40 @@ class ChatsView(Projection):
         if ops.last_message:
             tx.executemany("UPDATE rm_chats SET last_message = %s WHERE id = %s",
                            [(m, chat_id) for chat_id, m in ops.last_message.items()])
+        if ops.titles:
+            tx.executemany("UPDATE rm_chats SET title = %s WHERE id = %s",
+                           [(title, chat_id) for chat_id, title in ops.titles.items()])
+        if ops.mentions_gone:
+            tx.executemany("DELETE FROM rm_mentions WHERE message_id = %s",
+                           [(m,) for m in ops.mentions_gone])
+        if ops.mentions:
+            tx.insert("rm_mentions", ("message_id", "user_id", "chat_id", "seq"), ops.mentions)
+        for patch in ops.patches:
+            ChatsView._patch_last_message(tx, patch)
+        for sender in ops.erased_senders:
+            for chat_id, last in tx.fetchall(
+                "SELECT id, last_message FROM rm_chats WHERE id IN (SELECT DISTINCT chat_id"
+                " FROM rm_chat_messages WHERE sender_id = %s)", (sender,)):
+                message = msgspec.json.decode(last) if last else {}
+                if message.get("senderId") == sender:
+                    ChatsView._patch_last_message(tx, LastMessagePatch(
+                        chat_id, message["id"], None, None, [], erased=True))
         if ops.feed.rows:
             tx.insert("rm_feed", FEED_COLUMNS, ops.feed.rows)
+
+    @staticmethod
+    def _patch_last_message(tx: Any, p: LastMessagePatch) -> None:
+        row = tx.fetchone("SELECT last_message FROM rm_chats WHERE id = %s", (p.chat_id,))
+        if row is None or row[0] is None:
+            return
+        message = msgspec.json.decode(row[0])
+        if message.get("id") != p.message_id:
+            return  # not the last message (any more): nothing of it is here
+        if p.erased:  # its mentions stay (user ids, not text), as a rebuild reads them
+            message.update(content=None, erased=True)
+        elif p.content is None:
+            message.update(content=None, mentions=p.mentions, deleted=True)
+        else:
+            message.update(content=p.content, mentions=p.mentions, editedAt=p.edited_at)
+        tx.execute("UPDATE rm_chats SET last_message = %s WHERE id = %s",
+                   (to_json(message), p.chat_id))

@@ -97,6 +97,7 @@ class SqliteDatabase(Database):
     dialect = "sqlite"
 
     def __init__(self, path: str) -> None:
+        self.path = path
         self._path = path
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -157,6 +158,7 @@ class PostgresDatabase(Database):
         # lose both together and they are re-applied from the log. Saves a WAL flush
         # per projection batch (most of the projection latency), as SQLite's
         # synchronous=NORMAL does for its read models.
+        self.conninfo = conninfo
         self._pool = ConnectionPool(conninfo, min_size=1, max_size=8, open=True,
                                     kwargs={"autocommit": False,
                                             "options": "-c synchronous_commit=off"})

@@ -9,6 +9,7 @@ from application.projections.presence import (
     CloseConnection,
     CloseNode,
     LastSeen,
+    LastSeenShown,
     OpenConnection,
     PresenceOp,
     PresenceProjection,
@@ -20,12 +21,13 @@ from infrastructure.stored_events import (
     NODE_RESTARTED,
     NODE_STARTED,
     NODE_STOPPED,
+    PRIVACY_CHANGED,
     Change,
     typed,
 )
 
 TOPICS = frozenset({CONNECTION_OPENED, CONNECTION_CLOSED, NODE_STARTED, NODE_RESTARTED,
-                    NODE_STOPPED})
+                    NODE_STOPPED, PRIVACY_CHANGED})
 
 _WRITE = {
     OpenConnection: "INSERT INTO rm_connections (connection_id, user_id, node_id, opened_at)"
@@ -38,6 +40,8 @@ _WRITE = {
              " ON CONFLICT (node_key) DO NOTHING",
     LastSeen: "INSERT INTO rm_last_seen (user_id, last_seen) VALUES (%s, %s)"
               " ON CONFLICT (user_id) DO UPDATE SET last_seen = excluded.last_seen",
+    LastSeenShown: "INSERT INTO rm_last_seen_privacy (user_id, shown) VALUES (%s, %s)"
+                   " ON CONFLICT (user_id) DO UPDATE SET shown = excluded.shown",
 }
 
 
@@ -68,10 +72,15 @@ class _State:
                                  " WHERE node_id = %s ORDER BY user_id", (node_id,))
         return [str(r[0]) for r in rows]
 
+    def last_seen_hidden(self, user_id: str) -> bool:
+        row = self._tx.fetchone("SELECT shown FROM rm_last_seen_privacy WHERE user_id = %s",
+                                (user_id,))
+        return row is not None and not row[0]
+
 
 class PresenceView(Projection):
     name = "presence"
-    tables = ["rm_connections", "rm_nodes", "rm_last_seen"]
+    tables = ["rm_connections", "rm_nodes", "rm_last_seen", "rm_last_seen_privacy"]
     ddl = [
         "CREATE TABLE IF NOT EXISTS rm_connections (connection_id TEXT PRIMARY KEY,"
         " user_id TEXT NOT NULL, node_id TEXT NOT NULL, opened_at TEXT NOT NULL)",
@@ -80,6 +89,9 @@ class PresenceView(Projection):
         " lease_until DOUBLE PRECISION NOT NULL)",
         "CREATE TABLE IF NOT EXISTS rm_last_seen (user_id TEXT PRIMARY KEY,"
         " last_seen TEXT NOT NULL)",
+        # The lastSeen setting (issue 18): shown 0 while the user hides it.
+        "CREATE TABLE IF NOT EXISTS rm_last_seen_privacy (user_id TEXT PRIMARY KEY,"
+        " shown INTEGER NOT NULL)",
     ]
 
     def __init__(self) -> None:
@@ -96,4 +108,7 @@ class PresenceView(Projection):
 
     @staticmethod
     def write(tx: Any, op: PresenceOp) -> None:
+        if isinstance(op, LastSeenShown):
+            tx.execute(_WRITE[LastSeenShown], (op.user_id, int(op.shown)))
+            return
         tx.execute(_WRITE[type(op)], op)

@@ -6,17 +6,34 @@ from uuid import UUID
 
 import msgspec
 
-from application.feed import ServerEvent
 from application.views import (
+    BanView,
     ChatListItem,
     ChatView,
+    EditView,
     FeedItem,
     MessageView,
+    MuteView,
     PresenceView,
+    ReportView,
 )
 from infrastructure.readmodels.database import Database
 
-_MESSAGE_COLUMNS = "id, chat_id, sender_id, content, seq, created_at, client_message_id"
+_MESSAGE_COLUMNS = ("id, chat_id, sender_id, content, seq, created_at, client_message_id,"
+                    " reply_to, thread_id, mentions, edited_at, deleted, thread_reply_count,"
+                    " thread_last_reply_at, pinned, erased")
+_ROLE_COLUMNS = "i.kind, i.owner_id, i.admins, i.description"
+
+
+def _roles(row: tuple[Any, ...], created_by: str) -> dict[str, Any]:
+    """kind, ownerId, admins, description from the roster (rm_chat_info); a chat it
+    has not reached yet (an upgrade catching up) shows as its creator's group."""
+    kind, owner_id, admins, description = row
+    if kind is None:
+        return {"kind": "group", "owner_id": created_by, "admins": [created_by],
+                "description": ""}
+    return {"kind": kind, "owner_id": owner_id, "admins": json.loads(admins),
+            "description": description}
 
 
 class SqlReadModels:
@@ -32,13 +49,14 @@ class SqlReadModels:
     def chat(self, chat_id: UUID) -> ChatView | None:
         with self._db.transaction(readonly=True) as tx:
             row = tx.fetchone(
-                "SELECT id, title, created_by, created_at FROM rm_chats WHERE id = %s",
+                f"SELECT c.id, c.title, c.created_by, c.created_at, {_ROLE_COLUMNS}"
+                " FROM rm_chats c LEFT JOIN rm_chat_info i ON i.chat_id = c.id WHERE c.id = %s",
                 (str(chat_id),),
             )
             if row is None:
                 return None
             return ChatView(id=row[0], title=row[1], created_by=row[2], created_at=row[3],
-                            member_ids=self._members(tx, row[0]))
+                            member_ids=self._members(tx, row[0]), **_roles(row[4:], row[2]))
 
     def chat_ids_of(self, user_id: str) -> list[str]:
         with self._db.transaction(readonly=True) as tx:
@@ -48,9 +66,13 @@ class SqlReadModels:
     def chats_of(self, user_id: str) -> list[ChatListItem]:
         with self._db.transaction(readonly=True) as tx:
             rows = tx.fetchall(
-                "SELECT c.id, c.title, c.created_by, c.created_at, c.last_message, u.unread"
+                "SELECT c.id, c.title, c.created_by, c.created_at, c.last_message, u.unread,"
+                f" {_ROLE_COLUMNS}, (SELECT COUNT(*) FROM rm_mentions x"
+                " WHERE x.user_id = m.user_id AND x.chat_id = m.chat_id"
+                " AND x.seq > COALESCE(u.read_seq, 0))"
                 " FROM rm_members m JOIN rm_chats c ON c.id = m.chat_id"
                 " LEFT JOIN rm_unread u ON u.chat_id = m.chat_id AND u.user_id = m.user_id"
+                " LEFT JOIN rm_chat_info i ON i.chat_id = c.id"
                 " WHERE m.user_id = %s ORDER BY c.created_at DESC, c.id",
                 (user_id,),
             )
@@ -63,14 +85,19 @@ class SqlReadModels:
                 (user_id,),
             ):
                 members.setdefault(chat_id, []).append(member)
-        items = [
-            ChatListItem(
+        items = []
+        for row in rows:
+            roles = _roles(row[6:10], row[2])
+            member_ids = members.get(row[0], [])
+            others = [m for m in member_ids if m != user_id]
+            items.append(ChatListItem(
                 id=row[0], title=row[1], created_by=row[2], created_at=row[3],
-                member_ids=members.get(row[0], []), unread_count=int(row[5] or 0),
+                member_ids=member_ids, unread_count=int(row[5] or 0),
+                unread_mentions=int(row[10] or 0),
                 last_message=msgspec.json.decode(row[4], type=MessageView) if row[4] else None,
-            )
-            for row in rows
-        ]
+                other_user_id=others[0] if roles["kind"] == "direct" and others else None,
+                **roles,
+            ))
         # Most recent activity first, as a chat list shows it.
         items.sort(key=lambda c: c.last_message.seq if c.last_message else 0, reverse=True)
         return items
@@ -91,15 +118,32 @@ class SqlReadModels:
             ids,
         ):
             delivered.setdefault(message_id, set()).add(user_id)
+        reactions: dict[str, dict[str, list[str]]] = {}
+        for message_id, emoji, user_id in tx.fetchall(
+            "SELECT message_id, emoji, user_id FROM rm_reactions"
+            f" WHERE message_id IN ({placeholders}) ORDER BY position", ids,
+        ):  # each emoji in the order it was first given, and its users in that order too
+            reactions.setdefault(message_id, {}).setdefault(emoji, []).append(user_id)
+        # Readers whose readReceipts are off now: in nobody's readBy (delivered still).
+        hidden = {u for (u,) in tx.fetchall(
+            "SELECT p.user_id FROM rm_receipt_privacy p JOIN rm_read_marks r"
+            " ON r.user_id = p.user_id WHERE r.chat_id = %s AND p.read_receipts = 0",
+            (chat_id,))} if marks else set()
         views = []
         for r in rows:
-            read_by = sorted(u for u, seq in marks if seq >= r[4] and u != r[2])
+            readers = {u for u, seq in marks if seq >= r[4] and u != r[2]}
+            read_by = sorted(readers - hidden)
             # Per-message receipts of earlier releases, then the marks that reach it.
-            delivered_to = delivered.get(r[0], set()) | set(read_by) | {
+            delivered_to = delivered.get(r[0], set()) | readers | {
                 u for u, seq in delivered_marks if seq >= r[4] and u != r[2]}
+            deleted, erased = bool(r[11]), bool(r[15])
             views.append(MessageView(
-                id=r[0], chat_id=r[1], sender_id=r[2], content=r[3], seq=int(r[4]),
-                created_at=r[5], client_message_id=r[6],
+                id=r[0], chat_id=r[1], sender_id=r[2],
+                content=None if deleted or erased else r[3], erased=erased,
+                seq=int(r[4]), created_at=r[5], client_message_id=r[6],
+                reply_to=r[7], thread_id=r[8], mentions=json.loads(r[9]), edited_at=r[10],
+                deleted=deleted, thread_reply_count=int(r[12]), thread_last_reply_at=r[13],
+                pinned=bool(r[14]), reactions=reactions.get(r[0], {}),
                 delivered_to=sorted(delivered_to),
                 read_by=read_by,
             ))
@@ -112,10 +156,14 @@ class SqlReadModels:
             return self._with_receipts(tx, [row])[0] if row else None
 
     def history(
-        self, chat_id: UUID, before: int | None, after: int | None, limit: int
+        self, chat_id: UUID, before: int | None, after: int | None, limit: int,
+        thread_id: UUID | None = None,
     ) -> tuple[list[MessageView], bool]:
-        """A page oldest first, and whether older messages exist before it."""
-        where, params = ["chat_id = %s"], [str(chat_id)]
+        """A page oldest first, and whether older messages exist before it: of the
+        main timeline, or of the thread of `thread_id`."""
+        timeline = "thread_id IS NULL" if thread_id is None else "thread_id = %s"
+        scope: list[Any] = [str(chat_id)] + ([] if thread_id is None else [str(thread_id)])
+        where, params = ["chat_id = %s", timeline], list(scope)
         if before is not None:
             where.append("seq < %s")
             params.append(before)  # type: ignore[arg-type]
@@ -135,10 +183,30 @@ class SqlReadModels:
             older = False
             if rows:
                 older = tx.fetchone(
-                    "SELECT 1 FROM rm_messages WHERE chat_id = %s AND seq < %s LIMIT 1",
-                    (str(chat_id), rows[0][4]),
+                    f"SELECT 1 FROM rm_messages WHERE chat_id = %s AND {timeline}"
+                    " AND seq < %s LIMIT 1", (*scope, rows[0][4]),
                 ) is not None
             return self._with_receipts(tx, rows), older
+
+    def pins(self, chat_id: UUID) -> list[MessageView]:
+        """The chat's pinned messages, latest pin first."""
+        with self._db.transaction(readonly=True) as tx:
+            rows = tx.fetchall(
+                f"SELECT {_MESSAGE_COLUMNS} FROM rm_messages WHERE chat_id = %s"
+                " AND pinned_seq IS NOT NULL ORDER BY pinned_seq DESC", (str(chat_id),))
+            return self._with_receipts(tx, rows)
+
+    def edits(self, message_id: UUID) -> list[EditView]:
+        """Every version, the original first; a message never edited has just that."""
+        with self._db.transaction(readonly=True) as tx:
+            rows = tx.fetchall("SELECT content, edited_at, seq FROM rm_edits"
+                               " WHERE message_id = %s ORDER BY seq", (str(message_id),))
+            if not rows:
+                original = tx.fetchone("SELECT content, created_at, seq, deleted + erased"
+                                       " FROM rm_messages WHERE id = %s", (str(message_id),))
+                if original is not None:
+                    rows = [(None if original[3] else original[0], original[1], original[2])]
+        return [EditView(content=r[0], edited_at=r[1], seq=int(r[2])) for r in rows]
 
     def presence(self, user_ids: list[str], now: float) -> list[PresenceView]:
         if not user_ids:
@@ -151,8 +219,11 @@ class SqlReadModels:
                 f" WHERE n.lease_until > %s AND c.user_id IN ({placeholders})",
                 [now, *user_ids],
             )}
+            # A user whose lastSeen setting is off shows no time (null).
             seen = dict(tx.fetchall(  # type: ignore[arg-type]
-                f"SELECT user_id, last_seen FROM rm_last_seen WHERE user_id IN ({placeholders})",
+                "SELECT s.user_id, s.last_seen FROM rm_last_seen s"
+                " LEFT JOIN rm_last_seen_privacy p ON p.user_id = s.user_id"
+                f" WHERE s.user_id IN ({placeholders}) AND COALESCE(p.shown, 1) = 1",
                 user_ids,
             ))
         return [PresenceView(user_id=u, online=u in online, last_seen=seen.get(u))
@@ -175,18 +246,44 @@ class SqlReadModels:
         # could still appear below a cursor the client has already moved past.
         with self._db.transaction(readonly=True) as tx:
             rows = tx.fetchall(
-                "SELECT position, type, chat_id, payload, occurred_at FROM rm_feed"
+                "SELECT position, type, chat_id, payload, occurred_at FROM rm_feed f"
                 " WHERE position > %s AND position <= (SELECT MIN(position) FROM rm_tracking)"
-                " AND chat_id IS NOT NULL AND (user_id = %s OR (chat_id IN"
-                " (SELECT chat_id FROM rm_members WHERE user_id = %s)"
-                # A receipt of a big chat names the sender: only they get it.
-                " AND NOT (user_id IS NOT NULL AND type IN (%s, %s))))"
+                # A row that names a user is theirs alone (chat-added, a big chat's receipt).
+                " AND chat_id IS NOT NULL AND (user_id = %s OR (user_id IS NULL"
+                " AND chat_id IN (SELECT chat_id FROM rm_member_spans WHERE user_id = %s"
+                " AND (left_at IS NULL OR left_at > %s))"
+                # Room rows only from when the user was a member: a banned user gets
+                # nothing after `chat-removed`, not even through recovery.
+                " AND EXISTS (SELECT 1 FROM rm_member_spans s WHERE s.chat_id = f.chat_id"
+                " AND s.user_id = %s AND s.joined_at <= f.position"
+                " AND (s.left_at IS NULL OR f.position < s.left_at))))"
                 " ORDER BY position, source, ordinal LIMIT %s",
-                (after, user_id, user_id, ServerEvent.MESSAGE_DELIVERED.value,
-                 ServerEvent.MESSAGE_READ.value, limit),
+                (after, user_id, user_id, after, user_id, limit),
             )
         return [FeedItem(position=int(r[0]), type=r[1], chat_id=r[2], data=json.loads(r[3]),
                          occurred_at=r[4]) for r in rows]
+
+    # -- chats people run (the roster) ---------------------------------------------
+    def bans(self, chat_id: UUID) -> list[BanView]:
+        with self._db.transaction(readonly=True) as tx:
+            rows = tx.fetchall("SELECT user_id, by_user, reason, at FROM rm_bans"
+                               " WHERE chat_id = %s ORDER BY at, user_id", (str(chat_id),))
+        return [BanView(user_id=r[0], by=r[1], reason=r[2], at=r[3]) for r in rows]
+
+    def mutes(self, chat_id: UUID, now: str) -> list[MuteView]:
+        """Mutes in force at `now` (wire time): expired ones are over by themselves."""
+        with self._db.transaction(readonly=True) as tx:
+            rows = tx.fetchall("SELECT user_id, by_user, until FROM rm_mutes WHERE chat_id = %s"
+                               " AND (until IS NULL OR until > %s) ORDER BY user_id",
+                               (str(chat_id), now))
+        return [MuteView(user_id=r[0], by=r[1], until=r[2]) for r in rows]
+
+    def reports(self, chat_id: UUID) -> list[ReportView]:
+        with self._db.transaction(readonly=True) as tx:
+            rows = tx.fetchall("SELECT id, message_id, reporter_id, reason, at FROM rm_reports"
+                               " WHERE chat_id = %s ORDER BY at, id", (str(chat_id),))
+        return [ReportView(id=r[0], message_id=r[1], reporter_id=r[2], reason=r[3], at=r[4])
+                for r in rows]
 
     def feed_rows(self, source: str | None, after: int, upto: int) -> list[tuple[Any, ...]]:
         """Raw feed rows of one projection (None: of all), for the live fan-out of

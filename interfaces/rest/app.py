@@ -16,9 +16,16 @@ from litestar.types import Receive, Scope, Send
 
 from interfaces.rest.auth import SECURITY_SCHEME, Authenticator, provide_me
 from interfaces.rest.controllers.auth import AuthController
+from interfaces.rest.controllers.chat_admin import (
+    BlockController,
+    ChatAdminController,
+    InviteController,
+)
 from interfaces.rest.controllers.chats import ChatController
 from interfaces.rest.controllers.messages import MessageController
+from interfaces.rest.controllers.messages_over_time import MessagesOverTimeController
 from interfaces.rest.controllers.ops import health, metrics, ready
+from interfaces.rest.controllers.privacy import PrivacyController
 from interfaces.rest.controllers.sync import EventController, PresenceController
 from interfaces.rest.errors import EXCEPTION_HANDLERS
 from interfaces.rest.login_limits import LoginLimiter
@@ -124,8 +131,10 @@ def create_app(container: "Container") -> Litestar:
                           "Idempotent-Replayed", "Retry-After"])
     return RestApp(
         route_handlers=[health, ready, metrics, AuthController, ChatController,
-                        MessageController, PresenceController, EventController,
-                        web_client_router()],
+                        MessageController, MessagesOverTimeController, PresenceController,
+                        EventController,
+                        web_client_router(), ChatAdminController, InviteController,
+                        BlockController, PrivacyController],
         dependencies={
             "service": Provide(lambda: service, sync_to_thread=False),
             "me": Provide(provide_me),

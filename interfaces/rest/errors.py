@@ -16,6 +16,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from application.backpressure import Overloaded
 from application.writer import Unavailable
 from domain.errors import DomainError
 from interfaces.rest.login_limits import LoginThrottled
@@ -23,10 +24,11 @@ from interfaces.rest.login_limits import LoginThrottled
 log = logging.getLogger(__name__)
 
 STATUS_OF_CODE = {"invalid": 400, "not_found": 404, "forbidden": 403, "conflict": 409,
-                  "unauthorized": 401, "unavailable": 503}
+                  "unauthorized": 401, "unavailable": 503, "gone": 410}
 CODE_OF_STATUS = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                   405: "method_not_allowed", 409: "conflict", 413: "too_large",
-                  415: "unsupported_media_type", 429: "rate_limited", 503: "unavailable"}
+                  415: "unsupported_media_type", 429: "rate_limited", 503: "unavailable",
+                  410: "gone"}
 
 
 class ErrorBody(msgspec.Struct, rename="camel", kw_only=True):
@@ -52,6 +54,11 @@ _MISSING = re.compile(r"missing required field `([^`]+)`")
 _MISSING_PARAM = re.compile(r"Missing required \w+ parameter '([^']+)'")
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def field_of_domain_message(message: str) -> str | None:
     match = _LEADING_FIELD.match(message)
     return match.group(1) if match else None
@@ -67,6 +74,13 @@ def on_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.warning("store unavailable: %s", exc)
     return error_response(503, "the store is unavailable, try again", "unavailable",
                           headers={"Retry-After": "1"})
+
+
+def on_overloaded(_: Request[Any, Any, Any], exc: Overloaded) -> Response[Any]:
+    """Delivery is behind (application/backpressure.py): nothing was stored."""
+    seconds = -(-exc.retry_after_ms // 1000)
+    return error_response(503, str(exc), "unavailable",
+                          headers={"Retry-After": str(seconds)})
 
 
 def on_login_throttled(_: Request[Any, Any, Any], exc: LoginThrottled) -> Response[Any]:
@@ -93,7 +107,7 @@ def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> 
             path = found.group(1)
             field = f"{key}{path}" if key and key != "data" and path.startswith("[") else path
         elif key and key != "data":
-            field = str(key)
+            field = _camel(str(key))  # a query parameter's wire name (as_of -> asOf)
         if field:
             message = f"{field}: {message}"
     elif missing_param := _MISSING_PARAM.search(message):
@@ -118,6 +132,7 @@ def on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: on_domain_error,
+    Overloaded: on_overloaded,
     Unavailable: on_unavailable,
     LoginThrottled: on_login_throttled,
     psycopg.OperationalError: on_unavailable,
@@ -135,6 +150,7 @@ def responses(*statuses: int) -> dict[int, ResponseSpec]:
             403: "not a member of this chat",
             404: "unknown id",
             409: "conflict (already exists)",
+            410: "the invite expired or was used up",
             429: "too many failed logins for this account or address; see `Retry-After`",
             503: "the store is unavailable"}
     return {s: ResponseSpec(data_container=ErrorBody, description=text[s]) for s in statuses}

@@ -41,6 +41,9 @@ class LoginRequest(Camel):
 class CreateChatRequest(Camel):
     member_ids: Annotated[list[UserId], msgspec.Meta(max_length=999)]
     title: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    direct: bool = False
+    """true: the direct chat with the one user of `memberIds`."""
+    description: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
 
 
 class AddMemberRequest(Camel):
@@ -50,6 +53,14 @@ class AddMemberRequest(Camel):
 class SendMessageRequest(Camel):
     content: Content
     client_message_id: ClientMessageId | None = None
+    reply_to: UUID | None = None
+    """A message of the same chat this one quotes (a reply in the main timeline)."""
+    thread_id: UUID | None = None
+    """The root of the thread this message lives in (not in the main timeline)."""
+
+
+class EditMessageRequest(Camel):
+    content: Content
 
 
 class ReadRequest(Camel):

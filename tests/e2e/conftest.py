@@ -35,6 +35,10 @@ async def py_clients() -> AsyncIterator[Callable[[], PyClient]]:
         await client.close()
 
 
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 def create_chat(url: str, token: str, *members: str) -> str:
     response = httpx.post(f"{url}/api/chats", json={"title": "t", "memberIds": list(members)},
                           headers={"Authorization": f"Bearer {token}"}, timeout=10)

@@ -99,6 +99,31 @@ async def test_python_clients_on_both_transports_share_a_room(
     assert await poll_client.call("count", "shared", namespace=NS, timeout=5) == 1
 
 
+async def test_an_emit_to_several_rooms_reaches_each_socket_once(
+    make_client: Callable[..., Any],
+) -> None:
+    """Overlapping rooms (b is in two), a polling member, and a skipped sender:
+    each socket gets one copy (the server publishes per room through uWS)."""
+    a, a_rec = await make_client(["websocket"])
+    b, b_rec = await make_client(["websocket"])
+    c, c_rec = await make_client(["polling"])
+    d, d_rec = await make_client(["websocket"])
+    e, e_rec = await make_client(["websocket"])
+    for client, rooms in ((a, ["r1"]), (b, ["r1", "r2"]), (c, ["r2"]), (d, ["r3"])):
+        for room in rooms:
+            await client.call("join", room, namespace=NS, timeout=5)
+    rooms = ["r1", "r2", "r3"]
+    offset = await b.call("broadcast", (rooms, {"n": 1}, "skip-self"), namespace=NS, timeout=5)
+    for rec in (a_rec, c_rec, d_rec):
+        assert await rec.next("room-message") == ({"n": 1}, offset)
+    offset = await e.call("broadcast", (rooms, {"n": 2}), namespace=NS, timeout=5)
+    for rec in (a_rec, b_rec, c_rec, d_rec):
+        assert await rec.next("room-message") == ({"n": 2}, offset)
+    for rec in (a_rec, b_rec, c_rec, d_rec, e_rec):  # no second copy, nothing for e
+        with pytest.raises(asyncio.TimeoutError):
+            await rec.next("room-message", timeout=0.3)
+
+
 async def test_python_client_refused_connect_raises(sio_server: ConformanceServer) -> None:
     client = socketio.AsyncClient()
     errors: list[Any] = []

@@ -16,12 +16,14 @@ def test_creator_is_a_member_and_duplicates_collapse() -> None:
     assert chat.member_ids == ["alice", "bob"]
 
 
-def test_only_members_change_membership() -> None:
+def test_only_admins_change_membership() -> None:
     chat = Chat.start(None, ["bob"], "alice")
     with pytest.raises(Forbidden):
         chat.add_member("carol", "mallory")
-    chat.add_member("carol", "bob")
-    chat.add_member("carol", "bob")  # twice is a no-op
+    with pytest.raises(Forbidden):
+        chat.add_member("carol", "bob")  # a member, not an admin
+    chat.add_member("carol", "alice")
+    chat.add_member("carol", "alice")  # twice is a no-op
     assert [type(e).__name__ for e in chat.collect_events()] == ["Created", "MemberAdded"]
 
 

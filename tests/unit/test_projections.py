@@ -18,6 +18,7 @@ from application.projections.events import (
     MessageSent,
     NodeGone,
     NodeStarted,
+    PrivacyChanged,
     ProjectedEvent,
 )
 from application.projections.feed_rows import FeedRows
@@ -27,6 +28,7 @@ from application.projections.presence import (
     CloseConnection,
     CloseNode,
     LastSeen,
+    LastSeenShown,
     OpenConnection,
     PresenceOp,
     PresenceProjection,
@@ -178,15 +180,23 @@ def test_history_receipts_of_big_chats_name_the_sender_only() -> None:
     payload = json.loads(ops.feed.rows[0].payload)
     assert payload == {"id": sent.message_id, "chatId": "c", "senderId": "alice",
                        "content": "hi", "seq": 1, "createdAt": AT, "deliveryStatus": "sent",
-                       "clientMessageId": None}
+                       "clientMessageId": None, "editedAt": None, "deleted": False,
+                       "erased": False, "replyTo": None, "threadId": None, "threadReplyCount": 0,
+                       "threadLastReplyAt": None, "reactions": {}, "mentions": [],
+                       "pinned": False}
 
 
 class Stored:
-    def __init__(self, messages: dict[str, tuple[str, int]]) -> None:
+    def __init__(self, messages: dict[str, tuple[str, int]],
+                 hidden: Iterable[str] = ()) -> None:
         self.messages = messages
+        self.hidden = set(hidden)
 
     def where(self, message_ids: Iterable[str]) -> Mapping[str, tuple[str, int]]:
         return {m: self.messages[m] for m in message_ids if m in self.messages}
+
+    def receipts_hidden(self, user_ids: Iterable[str]) -> set[str]:
+        return self.hidden & set(user_ids)
 
 
 def test_history_old_receipt_of_a_stored_message_raises_the_read_mark_once() -> None:
@@ -211,6 +221,10 @@ class PresenceTables:
         self.connections: dict[str, tuple[str, str]] = {}  # id -> (user, node)
         self.nodes: dict[str, str] = {}
         self.last_seen: dict[str, str] = {}
+        self.hidden: set[str] = set()
+
+    def last_seen_hidden(self, user_id: str) -> bool:
+        return user_id in self.hidden
 
     def connections_of(self, user_id: str, except_node: str | None = None) -> int:
         return sum(1 for u, n in self.connections.values()
@@ -237,6 +251,8 @@ class PresenceTables:
             self.nodes.setdefault(op.node_key, op.node_id)
         elif isinstance(op, LastSeen):
             self.last_seen[op.user_id] = op.at
+        elif isinstance(op, LastSeenShown):
+            (self.hidden.discard if op.shown else self.hidden.add)(op.user_id)
 
 
 def project_presence(tables: PresenceTables, events: list[ProjectedEvent]) -> list[str]:
@@ -265,3 +281,58 @@ def test_online_from_the_first_connection_to_the_last_on_any_node() -> None:
     assert tables.last_seen == {"bob": "2026-01-01T00:00:08.000Z",
                                 "alice": "2026-01-01T00:00:09.000Z"}
     assert tables.connections == {}
+
+
+def privacy(position: int, user: str, read_receipts: bool = True,
+            last_seen: bool = True) -> PrivacyChanged:
+    return PrivacyChanged(position=position, at=AT, user_id=user, read_receipts=read_receipts,
+                          last_seen=last_seen)
+
+
+def read_mark(position: int, user: str, seq: int) -> MarkMoved:
+    return MarkMoved(position=position, at=AT, kind="read", chat_id="c", user_id=user,
+                     message_id=f"m{seq}", sender_id="alice", seq=seq, members=3)
+
+
+def test_a_read_with_receipts_off_moves_only_the_delivered_mark_and_tells_only_the_reader(
+) -> None:
+    ops = HistoryProjection().project(
+        [read_mark(10, "bob", 5), privacy(11, "bob", read_receipts=False),
+         read_mark(12, "bob", 6), read_mark(13, "carol", 6)],
+        Stored({}))
+    assert [(m.user_id, m.seq) for m in ops.read_marks] == [("bob", 5), ("carol", 6)]
+    assert [(m.user_id, m.seq) for m in ops.delivered_marks] == [("bob", 6)]
+    # bob's first read (receipts on) went to the room; the private one only to bob.
+    assert [(r.type, r.user_id) for r in ops.feed.rows] == [
+        ("message-read", None), ("message-read", "bob"), ("message-read", None)]
+    assert ops.receipt_privacy == {"bob": False}
+    assert [(m.user_id, m.kind, m.seq) for m in ops.mark_log] == [
+        ("bob", "read", 5), ("bob", "delivered", 6), ("carol", "read", 6)]
+
+
+def test_a_reader_whose_receipts_were_off_before_the_batch_stays_private_until_back_on(
+) -> None:
+    ops = HistoryProjection().project(
+        [read_mark(20, "bob", 7), privacy(21, "bob", read_receipts=True),
+         read_mark(22, "bob", 8)],
+        Stored({}, hidden={"bob"}))
+    assert [(m.user_id, m.seq) for m in ops.read_marks] == [("bob", 8)]
+    assert [r.user_id for r in ops.feed.rows] == ["bob", None]
+
+
+def test_going_offline_with_last_seen_off_tells_no_time() -> None:
+    tables = PresenceTables()
+    feed, projection = FeedRows("presence"), PresenceProjection()
+    for event in [
+        NodeStarted(position=1, at=AT, node_key="k1", node_id="n1"),
+        privacy(2, "bob", last_seen=False),
+        ConnectionOpened(position=3, at=AT, connection_id="b1", user_id="bob", node_id="n1"),
+        ConnectionClosed(position=4, at=AT, connection_id="b1"),
+        privacy(5, "bob", last_seen=True),
+        ConnectionOpened(position=6, at=AT, connection_id="b2", user_id="bob", node_id="n1"),
+        ConnectionClosed(position=7, at=AT, connection_id="b2"),
+    ]:
+        for op in projection.project(event, tables, feed):
+            tables.apply(op)
+    offline = [json.loads(r.payload) for r in feed.rows if r.type == "user-offline"]
+    assert offline == [{"userId": "bob", "lastSeen": None}, {"userId": "bob", "lastSeen": AT}]

@@ -1,6 +1,7 @@
 """The stored-event format does not change: msgspec encodes exactly the bytes of
 eventsourcing's JSONTranscoder, and the projections' decoders read them."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
@@ -12,7 +13,10 @@ from application.views import iso
 from domain.chat import Chat
 from domain.message import Message
 from domain.presence import Connection, Node
+from domain.reactions import Reactions
 from domain.receipts import Receipts
+from domain.report import Report
+from domain.user import User
 from infrastructure.stored_events import SCHEMAS, decode
 from infrastructure.transcoder import MsgspecTranscoder
 
@@ -29,10 +33,29 @@ def domain_events() -> list[Any]:
     chat = Chat.start("tëam ☃", ["bob", "carol"], "alice")
     chat.add_member("dave", "alice")
     chat.remove_member("carol", "alice")
+    chat.update("alice", "new title", "about")
+    chat.name_admin("bob", "alice")
+    chat.remove_admin("bob", "alice")
+    chat.hand_over("dave", "alice")
+    chat.ban("erin", "dave", "spam")
+    chat.unban("erin", "dave")
+    chat.mute("bob", "dave", None, datetime.now(UTC))
+    chat.unmute("bob", "dave")
+    code = chat.create_invite("dave", 60, 1, datetime.now(UTC))
+    chat.accept_invite(code, "frank", datetime.now(UTC))
     message = Message(chat_id=chat.id, sender_id="alice", content='hé "x"\n',
                       client_message_id="c1")
     message._delivered("bob")  # per-message receipts as releases before issue 12 stored them
     message._read("dave")
+    reply = Message(chat_id=chat.id, sender_id="bob", content="@alice ok", client_message_id=None,
+                    reply_to=message.id, thread_id=message.id, mentions=["alice"])
+    reply.edit("bob", "@dave ok!", ["alice", "bob", "dave"], seq=4)
+    reply.pin("dave", seq=4)
+    reply.unpin("dave", seq=4)
+    reply.delete("bob", by_admin=False, seq=4)
+    reactions = Reactions(chat_id=chat.id, message_id=message.id, user_id="bob")
+    reactions.add("👍🏽")
+    reactions.remove("👍🏽")
     receipts = Receipts(chat_id=chat.id, user_id="bob")
     receipts.deliver(message.id, "alice", 3, 2)
     receipts.read(message.id, "alice", 3, 2)
@@ -41,8 +64,17 @@ def domain_events() -> list[Any]:
     node = Node(node_id="n1")
     node.restart()
     node.stop()
-    return [*chat.pending_events, *message.pending_events, *receipts.pending_events[1:],
-            *connection.pending_events, *node.pending_events]
+    report = Report.file(chat.id, message.id, "bob", "rude")
+    message.expire(seq=3)
+    user = User.register("zed", None, "Zed", external=False)
+    user.change_privacy(read_receipts=False)
+    user.erase()
+    handled = set(SCHEMAS)
+    chat_events = [e for e in chat.pending_events if type(e) in handled]
+    return [*chat_events, *message.pending_events, *reply.pending_events,
+            *reactions.pending_events[1:], *receipts.pending_events[1:],
+            *connection.pending_events, *node.pending_events, *report.pending_events,
+            *user.pending_events[1:]]
 
 
 def state_of(event: object) -> dict[str, object]:
@@ -95,3 +127,24 @@ def test_a_node_started_by_an_earlier_release_upcasts_without_its_lease() -> Non
         node = event.mutate(node)
     assert isinstance(node, Node) and node.node_id == "old-node" and node.running
     assert node.version == 3
+
+
+def test_a_message_sent_by_an_earlier_release_upcasts_with_no_reply_thread_or_mentions() -> None:
+    """Message.Sent v1 (before issue 16) loads as v2: no reply, no thread, no mentions."""
+    from eventsourcing.persistence import Mapper, StoredEvent
+
+    _, transcoder = transcoders()
+    mapper: Mapper[Any] = Mapper(transcoder=transcoder)
+    message_id, chat_id = uuid4(), uuid4()
+    sent = {"timestamp": datetime.now(UTC), "originator_topic": get_topic(Message),
+            "chat_id": chat_id, "sender_id": "alice", "content": "hi @bob",
+            "client_message_id": None}
+    stored = StoredEvent(message_id, 1, get_topic(Message.Sent), transcoder.encode(sent))
+    event = mapper.to_domain_event(stored)
+    message = event.mutate(None)
+    assert isinstance(message, Message)
+    assert (message.reply_to, message.thread_id, message.mentions) == (None, None, [])
+    assert (message.content, message.deleted, message.pinned) == ("hi @bob", False, False)
+    [change] = decode([(1, message_id.hex, get_topic(Message.Sent), stored.state)])
+    assert (change.state.reply_to, change.state.thread_id, change.state.mentions) == (
+        None, None, None)

@@ -3,7 +3,7 @@
 import asyncio
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 
@@ -62,3 +62,9 @@ class AuthController(Controller):
         if user is None:
             raise NotFound("user not found")
         return user
+
+    @delete("/me", status_code=204, security=SECURITY, responses=responses(401, 503))
+    async def erase_me(self, me: Me, service: Service) -> None:
+        """Erases the caller (CONTRACT.md, "Privacy and erasure"): what they wrote reads
+        `content: null, erased: true` everywhere, and their tokens stop working."""
+        await service.erase_user(me)

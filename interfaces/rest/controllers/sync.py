@@ -44,7 +44,8 @@ class EventController(Controller):
         self,
         me: Me,
         service: Service,
-        after: Annotated[int, QueryParameter(ge=0, description="exclusive position")] = 0,
+        after: Annotated[int, QueryParameter(ge=0, le=2**63 - 1,
+                                             description="exclusive position")] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> list[FeedItem]:
         """The caller's visible stored events after a position, in store order. Pass the

@@ -37,6 +37,10 @@ async def test_two_users_play_the_whole_contract(
         "id": ack["messageId"], "chatId": chat_id, "senderId": "alice", "content": "hi bob",
         "seq": ack["seq"], "createdAt": ack["createdAt"], "deliveryStatus": "sent",
         "clientMessageId": "a-1",
+        # the fields "Messages over time" adds, at their values for a fresh message
+        "editedAt": None, "deleted": False, "replyTo": None, "threadId": None,
+        "threadReplyCount": 0, "threadLastReplyAt": None, "reactions": {}, "mentions": [],
+        "pinned": False, "erased": False,
     }
     # alice takes recovery offsets: the stored position comes as the last argument
     mine = await alice.event("new-message")

@@ -3,14 +3,16 @@ cache that is fast-forwarded from the store, so it stays correct when another no
 wrote meanwhile (two nodes on one PostgreSQL), and a chat's size of history does
 not change what it answers."""
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
 
 from domain.chat import Chat
-from domain.errors import Forbidden
+from domain.errors import Forbidden, Gone
 from infrastructure.aggregate_loader import AggregateLoader
 from infrastructure.eventstore import SNAPSHOT_INTERVAL
 from infrastructure.settings import load_settings
@@ -54,9 +56,9 @@ async def test_a_cached_chat_sees_what_another_node_changed(
     await b.service.send_message("carol", chat.id, "carol was added on node a")
 
     # And the other way round, with a's cache behind b's write.
-    await b.service.add_member("carol", chat.id, "dave")
+    await b.service.add_member("alice", chat.id, "dave")
     await a.service.remove_member("alice", chat.id, "carol")
-    view = await b.service.add_member("dave", chat.id, "bob")
+    view = await b.service.add_member("alice", chat.id, "bob")
     assert view.member_ids == ["alice", "dave", "bob"]
     messages, _ = await a.service.history("alice", chat.id)
     assert [m.sender_id for m in messages] == ["bob", "alice", "carol"]
@@ -96,3 +98,35 @@ async def test_a_long_membership_history_loads_from_its_latest_snapshot(
         await s.send_message("alice", chat.id, "still answers")
     finally:
         container.close()
+
+
+async def test_a_save_that_loses_a_race_is_redone_on_the_winners_state(
+    two_nodes: tuple[Container, Container],
+) -> None:
+    """Node b takes the last use of an invite between node a's load and a's save: a's save
+    fails on the version, and a's retry must see b's change, not its own unsaved one."""
+    a, b = two_nodes
+    for user in ("olga", "ron", "rita"):
+        await a.service.ensure_user(user)
+    chat = await a.service.create_chat("olga", "t", [])
+    invite = await a.service.create_invite("olga", chat.id, None, 1)
+    await a.service.send_message("olga", chat.id, "node a caches the chat")
+    loop = asyncio.get_running_loop()
+    save = a.store.save
+    raced = False
+
+    def save_after_b_won(*aggregates: Any, **kwargs: Any) -> Any:
+        nonlocal raced
+        if not raced:  # on a's writer thread, between its load and its save
+            raced = True
+            asyncio.run_coroutine_threadsafe(
+                b.service.accept_invite("rita", invite.code), loop).result(30)
+        return save(*aggregates, **kwargs)
+
+    a.store.save = save_after_b_won  # type: ignore[method-assign]
+    with pytest.raises(Gone):
+        await a.service.accept_invite("ron", invite.code)
+    assert raced
+    for node_ in (a, b):
+        view = await node_.service.chat_for("olga", chat.id)
+        assert view.member_ids == ["olga", "rita"]

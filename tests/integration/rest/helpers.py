@@ -1,10 +1,14 @@
 """HTTP helpers for the REST tests."""
 
+import sqlite3
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
+
+from tests.conftest import ServerProcess
 
 PASSWORD = "correct horse battery"
 
@@ -92,3 +96,15 @@ def send(user: User, chat_id: str, content: str,
     assert response.status_code == 201, response.text
     message: dict[str, Any] = response.json()
     return message
+
+
+def stored_events(server: ServerProcess) -> int:
+    """Rows in the event store, read straight from the database."""
+    url = server.env["ESCHAT_DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            return int(conn.execute("SELECT count(*) FROM stored_events").fetchone()[0])
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM eschat_events").fetchone()
+        assert row is not None
+        return int(row[0])

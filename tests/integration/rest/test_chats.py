@@ -50,7 +50,8 @@ def test_members_are_added_and_removed(api: Api) -> None:
     path = f"/api/chats/{chat['id']}"
     expect_error(carol.http.get(path), 403, "forbidden")
 
-    added = bob.http.post(f"{path}/members", json={"userId": carol.id})
+    expect_error(bob.http.post(f"{path}/members", json={"userId": carol.id}), 403, "forbidden")
+    added = alice.http.post(f"{path}/members", json={"userId": carol.id})  # the owner
     assert added.status_code == 200
     assert carol.id in added.json()["memberIds"]
     assert carol.http.get(path).status_code == 200

@@ -85,7 +85,7 @@ def test_events_stop_at_the_slowest_projection(container: Container) -> None:
         assert client.post("/api/auth/register", json=body).status_code == 201
         chat = client.post("/api/chats", json={"memberIds": []}, headers=headers).json()
         events = client.get("/api/events", headers=headers).json()
-        assert [e["type"] for e in events] == ["chat-created"]
+        assert [e["type"] for e in events] == ["chat-added"]
         head = events[-1]["position"]
         container.runner.stop()  # nothing else writes the read models from here on
         with container.db.transaction() as tx:

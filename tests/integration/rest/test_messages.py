@@ -6,7 +6,9 @@ from tests.integration.rest.helpers import Api, expect_error, new_chat, send
 
 UNKNOWN = str(uuid.uuid4())
 MESSAGE_KEYS = {"id", "chatId", "senderId", "content", "seq", "createdAt", "clientMessageId",
-                "deliveredTo", "readBy"}
+                "deliveredTo", "readBy", "editedAt", "deleted", "replyTo", "threadId",
+                "threadReplyCount", "threadLastReplyAt", "reactions", "mentions", "pinned",
+                "erased"}
 
 
 def test_send_returns_201_and_history_sees_it_at_once(api: Api) -> None:

@@ -12,9 +12,39 @@ OPERATIONS = {
     ("get", "/api/chats/{chat_id}/messages"), ("post", "/api/chats/{chat_id}/messages"),
     ("post", "/api/chats/{chat_id}/read"), ("get", "/api/presence"), ("get", "/api/events"),
     ("get", "/health"), ("get", "/ready"), ("get", "/metrics"),
+    # Chats people run (issue 17).
+    ("patch", "/api/chats/{chat_id}"), ("post", "/api/chats/{chat_id}/leave"),
+    ("put", "/api/chats/{chat_id}/admins/{user_id}"),
+    ("delete", "/api/chats/{chat_id}/admins/{user_id}"),
+    ("post", "/api/chats/{chat_id}/owner"),
+    ("get", "/api/chats/{chat_id}/bans"), ("post", "/api/chats/{chat_id}/bans"),
+    ("delete", "/api/chats/{chat_id}/bans/{user_id}"),
+    ("get", "/api/chats/{chat_id}/mutes"), ("post", "/api/chats/{chat_id}/mutes"),
+    ("delete", "/api/chats/{chat_id}/mutes/{user_id}"),
+    ("post", "/api/chats/{chat_id}/messages/{message_id}/reports"),
+    ("get", "/api/chats/{chat_id}/reports"),
+    ("post", "/api/chats/{chat_id}/invites"), ("delete", "/api/chats/{chat_id}/invites/{code}"),
+    ("post", "/api/invites/{code}/accept"),
+    ("get", "/api/me/blocks"), ("put", "/api/me/blocks/{user_id}"),
+    ("delete", "/api/me/blocks/{user_id}"),
+    # Erasure (issue 18).
+    ("delete", "/api/me"),
+    # Messages over time (issue 16).
+    ("patch", "/api/chats/{chat_id}/messages/{message_id}"),
+    ("delete", "/api/chats/{chat_id}/messages/{message_id}"),
+    ("get", "/api/chats/{chat_id}/messages/{message_id}/edits"),
+    ("put", "/api/chats/{chat_id}/messages/{message_id}/reactions/{emoji}"),
+    ("delete", "/api/chats/{chat_id}/messages/{message_id}/reactions/{emoji}"),
+    ("post", "/api/chats/{chat_id}/pins/{message_id}"),
+    ("delete", "/api/chats/{chat_id}/pins/{message_id}"), ("get", "/api/chats/{chat_id}/pins"),
+    # Privacy (issue 18).
+    ("get", "/api/me/settings"), ("patch", "/api/me/settings"),
 }
 PUBLIC = {("post", "/api/auth/register"), ("post", "/api/auth/login"), ("get", "/health"),
           ("get", "/ready"), ("get", "/metrics")}
+# Actions whose whole meaning is in the path: no request body.
+BODILESS = {("post", "/api/chats/{chat_id}/leave"), ("post", "/api/invites/{code}/accept"),
+            ("post", "/api/chats/{chat_id}/pins/{message_id}")}
 
 
 def samples(api: Api) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -36,7 +66,7 @@ def test_health_and_ready(api: Api) -> None:
     assert response.status_code == 200
     ready = response.json()
     assert ready["status"] == "ready"
-    assert set(ready["projections"]) == {"history", "chats", "presence"}
+    assert set(ready["projections"]) == {"history", "chats", "presence", "roster"}
     assert ready["head"] >= message["seq"]
     assert ready["projectionLag"] == {name: ready["head"] - position
                                       for name, position in ready["projections"].items()}
@@ -105,16 +135,21 @@ def test_openapi_describes_every_endpoint_with_shapes_and_bearer_auth(api: Api) 
         else:
             assert op["security"] == [{"BearerToken": []}], path
             assert "401" in op["responses"], path
-        if method == "post":
+        if method == "post" and (method, path) not in BODILESS:
             assert "$ref" in op["requestBody"]["content"]["application/json"]["schema"], path
         success = [c for c in op["responses"] if c.startswith("2")]
         assert success, path
     schemas = doc["components"]["schemas"]
     message = schemas["MessageView"]["properties"]
     assert set(message) == {"id", "chatId", "senderId", "content", "seq", "createdAt",
-                            "clientMessageId", "deliveredTo", "readBy"}
-    assert {"unreadCount", "lastMessage", "memberIds"} <= set(schemas["ChatListItem"]
-                                                              ["properties"])
+                            "clientMessageId", "deliveredTo", "readBy",
+                            # Messages over time (issue 16).
+                            "editedAt", "deleted", "replyTo", "threadId", "threadReplyCount",
+                            "threadLastReplyAt", "reactions", "mentions", "pinned",
+                            "erased"}  # erasure (issue 18)
+    assert {"unreadCount", "lastMessage", "memberIds", "unreadMentions"} <= set(
+        schemas["ChatListItem"]["properties"])
+    assert set(schemas["EditView"]["properties"]) == {"content", "editedAt", "seq"}
     chats = doc["paths"]["/api/chats"]["get"]["responses"]["200"]["content"]
     assert chats["application/json"]["schema"]["type"] == "array"
     assert set(schemas["HistoryPage"]["properties"]) == {"messages", "nextBefore"}

@@ -30,7 +30,7 @@ def test_events_are_the_users_visible_events_in_order(api: Api) -> None:
     response = bob.http.get("/api/events", params={"after": 0})
     assert response.status_code == 200
     events = response.json()
-    assert [e["type"] for e in events] == ["chat-created", "new-message", "message-read"]
+    assert [e["type"] for e in events] == ["chat-added", "new-message", "message-read"]
     assert {e["chatId"] for e in events} == {ours["id"]}
     positions = [e["position"] for e in events]
     assert positions == sorted(positions) and len(set(positions)) == 3

@@ -109,3 +109,110 @@ def test_release_store_serves_the_same_after_upgrade(
     # Read models rebuilt from the old (and new) events give the same answers.
     server.eschat("projections", "rebuild")
     assert served(api, chats) == after
+
+
+CREATORS = {"team": "alice", "pair": "alice", "big": "bob"}  # tests/fixtures/make_store.py
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_every_group_of_the_release_store_is_owned_by_its_creator_after_upgrade(
+    backend: str, tmp_path: Path, server_factory: Callable[..., ServerProcess]
+) -> None:
+    expected = json.loads((FIXTURE / f"facts-{backend}.json").read_text())
+    chats = expected["chats"]
+    server = server_factory(restore(backend, tmp_path), ESCHAT_NODE_ID="upgraded-node")
+    api = Client(server.url)
+
+    def roles() -> dict[str, Any]:
+        found = {}
+        for name, chat_id in chats.items():
+            chat = api.call(CREATORS[name], "GET", f"/api/chats/{chat_id}")
+            found[name] = (chat["kind"], chat["ownerId"], chat["admins"], chat["description"])
+            listed = {c["id"]: c for c in api.call(CREATORS[name], "GET", "/api/chats")}
+            assert (listed[chat_id]["ownerId"], listed[chat_id]["admins"]) == (
+                chat["ownerId"], chat["admins"])
+        return found
+
+    assert roles() == {name: ("group", creator, [creator], "")
+                       for name, creator in CREATORS.items()}
+    assert served(api, chats) == expected  # and nothing else changed
+
+    # The aggregates agree with the read models: the creator may run the chat, others not.
+    team = chats["team"]
+    r = api.http.put(f"/api/chats/{team}/admins/bob",
+                     headers={"Authorization": f"Bearer {api.tokens['carol']}"})
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    api.call("alice", "PUT", f"/api/chats/{team}/admins/bob")
+    api.call("bob", "POST", f"/api/chats/{chats['big']}/owner", {"userId": "carol"})
+    assert api.call("bob", "GET", f"/api/chats/{team}")["admins"] == ["alice", "bob"]
+    big = api.call("carol", "GET", f"/api/chats/{chats['big']}")
+    assert (big["ownerId"], big["admins"]) == ("carol", ["bob", "carol"])
+
+    # A rebuild from the old and new events gives the same roles.
+    before = roles()
+    server.eschat("projections", "rebuild")
+    assert roles() == before
+
+
+ALICE_WROTE = [b"team message 0", b"team message 3", b"retried? no, new", b"pair 0", b"pair 2"]
+
+
+def store_holding(backend: str, tmp_path: Path, needles: list[bytes]) -> set[bytes]:
+    """Which of `needles` a file of the SQLite store (after a checkpoint) or a row of
+    any PostgreSQL table holds."""
+    found: set[bytes] = set()
+    if backend == "sqlite":
+        import sqlite3
+
+        folder = tmp_path / "store"
+        for db in folder.glob("*.db"):
+            conn = sqlite3.connect(db, timeout=30)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.close()
+        for path in folder.rglob("*"):
+            if path.is_file():
+                content = path.read_bytes()
+                found.update(n for n in needles if n in content)
+        return found
+    with psycopg.connect(PG_URL) as conn:
+        for (table,) in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall():
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                for v in row:
+                    text = bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode()
+                    found.update(n for n in needles if n in text)
+    return found
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_erasing_a_user_of_the_release_store_rewrites_her_plaintext_events(
+    backend: str, tmp_path: Path, server_factory: Callable[..., ServerProcess]
+) -> None:
+    """The release stored message content in plaintext: erasing alice nulls it in place
+    in her stored events (and read models), so it is in no file or table afterwards."""
+    expected = json.loads((FIXTURE / f"facts-{backend}.json").read_text())
+    chats = expected["chats"]
+    server = server_factory(restore(backend, tmp_path), ESCHAT_NODE_ID="upgraded-node")
+    api = Client(server.url)
+    assert store_holding(backend, tmp_path, ALICE_WROTE) == set(ALICE_WROTE)
+
+    r = api.http.delete("/api/me", headers={"Authorization": f"Bearer {api.tokens['alice']}"})
+    assert r.status_code == 204, r.text
+    assert api.http.get("/api/me", headers={
+        "Authorization": f"Bearer {api.tokens['alice']}"}).status_code == 401
+
+    def pages() -> dict[str, list[tuple[str, str | None, bool]]]:
+        return {name: [(m["senderId"], m["content"], m["erased"]) for m in api.call(
+            "bob", "GET", f"/api/chats/{chats[name]}/messages?limit=200")["messages"]]
+            for name in ("team", "pair")}
+
+    seen = pages()
+    assert seen["pair"] == [("alice", None, True)] * 3 + [("bob", "pair reply", False)]
+    assert [c for s, c, _ in seen["team"] if s != "alice"] == ["hello from bob", "after restart"]
+    assert all(c is None and e for s, c, e in seen["team"] if s == "alice")
+    assert store_holding(backend, tmp_path, ALICE_WROTE) == set()
+    assert store_holding(backend, tmp_path, [b"hello from bob", b"pair reply"]) == {
+        b"hello from bob", b"pair reply"}
+
+    server.eschat("projections", "rebuild")
+    assert pages() == seen

@@ -4,6 +4,7 @@ member, and a node heartbeat, after 0, 1k, 10k and 100k events of history.
 
     .venv/bin/python bench/aging.py [--sizes 0,1000,10000,100000] [--backends sqlite,postgres]
     .venv/bin/python bench/aging.py --aged-chat 4000      # the issue's aged-chat test
+    .venv/bin/python bench/aging.py --repeat 5            # each cell the median of 5 runs
 
 History is seeded through the aggregates in big saves (the store snapshots them as the
 writer would); each measurement then runs through a fresh node (cold writer cache:
@@ -193,6 +194,8 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--aged-chat", type=int, default=0,
                         help="membership changes of the aged chat (the issue: 4000)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per backend; each cell is then the median over the runs")
     args = parser.parse_args()
     backends = args.backends.split(",")
     if args.aged_chat:
@@ -204,7 +207,19 @@ def main() -> None:
         return
     sizes = [int(x) for x in args.sizes.split(",")]
     for backend in backends:
-        print_table(backend, asyncio.run(aging(backend, sizes)))
+        runs = [asyncio.run(aging(backend, sizes)) for _ in range(args.repeat)]
+        print_table(backend, runs[0] if args.repeat == 1 else median_of(runs))
+
+
+def median_of(runs: list[list[tuple[int, dict[str, tuple[float, float]]]]]
+              ) -> list[tuple[int, dict[str, tuple[float, float]]]]:
+    """Per cell, the median over the runs (each run is a fresh store per size)."""
+    out = []
+    for i, (history, first) in enumerate(runs[0]):
+        out.append((history, {c: (statistics.median(r[i][1][c][0] for r in runs),
+                                  statistics.median(r[i][1][c][1] for r in runs))
+                              for c in first}))
+    return out
 
 
 if __name__ == "__main__":

@@ -23,6 +23,12 @@ from application.unit_of_work import Loaded
 
 CHUNK = 400
 CACHE_SIZE = 5000
+# PostgreSQL reads at most this many events per aggregate per query, and asks again
+# for the aggregates that filled it. A LIMIT per aggregate keeps the plan a walk of the
+# primary key: on a store whose few aggregates hold most events (the planner's
+# statistics then say "an aggregate has ~70k events"), a plain join was planned as a
+# parallel scan of the whole table, 30 ms per batch at 200k events.
+PG_PAGE = 1000
 
 
 class AggregateLoader:
@@ -127,22 +133,13 @@ class AggregateLoader:
         datastore = recorder.datastore
         columns = ("e.originator_id, e.originator_version, e.topic, e.state, "
                    + ("e." + position if position != "0" else "0"))
+        if hasattr(datastore, "schema"):  # PostgreSQL: uuid column
+            return _pg_rows(datastore, table, columns, versions, latest, first)
         last = (" AND e.originator_version = (SELECT MAX(t.originator_version) FROM {t} t"
                 " WHERE t.originator_id = e.originator_id)") if latest else (
             " AND e.originator_version = 1" if first else "")
         ids = list(versions)
         rows: list[tuple[Any, ...]] = []
-        if hasattr(datastore, "schema"):  # PostgreSQL: uuid column
-            with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-                cur.execute(
-                    f'SELECT {columns} FROM "{datastore.schema}"."{table}" e'
-                    " JOIN unnest(%s::uuid[], %s::bigint[]) AS w(id, v)"
-                    " ON e.originator_id = w.id AND e.originator_version > w.v"
-                    + last.format(t=f'"{datastore.schema}"."{table}"')
-                    + " ORDER BY e.originator_id, e.originator_version",
-                    (ids, [versions[i] for i in ids]), prepare=True,
-                )
-                return list(cur.fetchall())
         if position == "notification_id":
             columns = columns.replace("e.notification_id", "e.rowid")
         with datastore.transaction(commit=False) as c:  # SQLite: hex text
@@ -156,3 +153,34 @@ class AggregateLoader:
                     [x for u in part for x in (u.hex, versions[u])])
                 rows.extend(tuple(r) for r in c.fetchall())
         return rows
+
+
+def _pg_rows(datastore: Any, table: str, columns: str, versions: dict[UUID, int],
+             latest: bool, first: bool) -> list[tuple[Any, ...]]:
+    """`AggregateLoader._rows` on PostgreSQL: one index walk per aggregate."""
+    where = "e.originator_version = 1" if first else "e.originator_version > w.v"
+    order = "DESC LIMIT 1" if latest else f"LIMIT {PG_PAGE}"
+    sql = (f"SELECT {columns} FROM unnest(%s::uuid[], %s::bigint[]) AS w(id, v)"
+           f' CROSS JOIN LATERAL (SELECT * FROM "{datastore.schema}"."{table}" e'
+           f" WHERE e.originator_id = w.id AND {where}"
+           f" ORDER BY e.originator_version {order}) e"
+           " ORDER BY e.originator_id, e.originator_version")
+    rows: list[tuple[Any, ...]] = []
+    pending = dict(versions)
+    with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+        while pending:
+            ids = list(pending)
+            cur.execute(sql, (ids, [pending[i] for i in ids]), prepare=True)
+            page = cur.fetchall()
+            rows.extend(page)
+            if latest or first:
+                break
+            counts: dict[UUID, int] = defaultdict(int)
+            last: dict[UUID, int] = {}
+            for row in page:
+                counts[row[0]] += 1
+                last[row[0]] = row[1]
+            pending = {uid: last[uid] for uid, n in counts.items() if n == PG_PAGE}
+    if len(rows) > PG_PAGE:  # pages of one aggregate came in separate queries
+        rows.sort(key=lambda r: (r[0], r[1]))
+    return rows

@@ -13,6 +13,7 @@ import pytest
 
 from domain.chat import Chat
 from domain.errors import Forbidden, Gone
+from infrastructure import aggregate_loader
 from infrastructure.aggregate_loader import AggregateLoader
 from infrastructure.eventstore import SNAPSHOT_INTERVAL
 from infrastructure.settings import load_settings
@@ -62,6 +63,39 @@ async def test_a_cached_chat_sees_what_another_node_changed(
     assert view.member_ids == ["alice", "dave", "bob"]
     messages, _ = await a.service.history("alice", chat.id)
     assert [m.sender_id for m in messages] == ["bob", "alice", "carol"]
+
+
+async def test_a_cache_many_events_behind_reads_them_all_page_by_page(
+    two_nodes: tuple[Container, Container], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # PostgreSQL reads PG_PAGE events per aggregate per query; 3 makes every load below
+    # take several pages.
+    monkeypatch.setattr(aggregate_loader, "PG_PAGE", 3)
+    a, b = two_nodes
+    for user in ("alice", "bob", "carol", "dave"):
+        await a.service.ensure_user(user)
+    team = await a.service.create_chat("alice", "team", ["bob"])
+    other = await a.service.create_chat("alice", "other", ["bob"])
+    for chat in (team, other):
+        await a.service.send_message("alice", chat.id, "node a caches the chat")
+    # Node b writes 11 and 5 changes that node a's cache has not seen.
+    for chat, changes in ((team, 11), (other, 5)):
+        for i in range(changes):
+            if i % 2 == 0:
+                await b.service.add_member("alice", chat.id, "carol")
+            else:
+                await b.service.remove_member("alice", chat.id, "carol")
+    for chat in (team, other):
+        view = await a.service.add_member("alice", chat.id, "dave")
+        assert view.member_ids == ["alice", "bob", "carol", "dave"]
+    ids = [UUID(team.id), UUID(other.id)]
+    cold = AggregateLoader(a.store)(ids)  # from the first event, in pages of 3
+    for aggregate_id in ids:
+        replayed = a.store.repository.get(aggregate_id)
+        loaded = cold[aggregate_id].aggregate
+        assert isinstance(loaded, Chat) and isinstance(replayed, Chat)
+        assert loaded.version == replayed.version > 2 * 3
+        assert loaded.member_ids == replayed.member_ids
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

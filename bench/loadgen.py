@@ -9,7 +9,9 @@ clients and prints `READY {"firstConnectNs", "lastConnectedNs"}`; then for each 
 (CLOCK_MONOTONIC, which all processes share) it runs, drains and prints one JSON
 result line, until stdin closes. `bench/peers/node/loadgen.mjs` is the same on the
 stock socket.io-client. In `idle` mode it
-only holds its connections (answering pings) until stdin closes.
+only holds its connections (answering pings) until stdin closes. A client whose spec
+has `receipts` (`[[event, chatId, messageId], ...]`) sends them on GO, one in flight, each
+after the ack of the one before (the receipt storm of issue 12).
 
 A message's content is `<sender>|<send_ns>|padding`: a receiver finds the send
 time without parsing the JSON, and skips its own messages for latency.
@@ -57,6 +59,10 @@ class Stats:
     lag_acks: dict[str, int] = field(default_factory=dict)
     lag_deliveries: dict[str, list[int]] = field(default_factory=dict)
     timeline_ns: int = 0  # bins of the ack and delivery timelines (0: none)
+    receipts_acked: int = 0
+    receipts_refused: int = 0
+    receipt_histogram: list[int] = field(default_factory=lambda: [0] * BUCKETS)
+    last_receipt_ack_ns: int = 0
     ack_timeline: list[int] = field(default_factory=list)
     delivery_timeline: list[int] = field(default_factory=list)
 
@@ -85,6 +91,8 @@ class Client(WSListener):
         self.auth = json.dumps(spec["auth"], separators=(",", ":"))
         self.chat_id: str | None = spec.get("chatId")
         self.room_size: int = spec.get("roomSize", 0)
+        self.receipts: list[list[str]] = spec.get("receipts", [])
+        self.next_receipt = 0
         self.transport: WSTransport | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.ready_ns = 0
@@ -149,6 +157,9 @@ class Client(WSListener):
         if sent_ns is None:
             return
         stats = self.stats
+        if self.receipts:
+            self.on_receipt_ack(text, now, sent_ns)
+            return
         if '"success":true' in text:
             stats.acked += 1
             stats.expected_deliveries += self.room_size
@@ -165,7 +176,30 @@ class Client(WSListener):
         if self.gen.window_size:  # closed loop: one ack frees one slot
             self.send_paced()
 
+    def on_receipt_ack(self, text: str, now: int, sent_ns: int) -> None:
+        stats = self.stats
+        if '"success":true' in text:
+            stats.receipts_acked += 1
+            record(stats.receipt_histogram, now - sent_ns)
+        else:
+            stats.receipts_refused += 1
+            code = json.loads(text[text.index("["):])[0].get("code", "?")
+            stats.refusals[code] = stats.refusals.get(code, 0) + 1
+        stats.last_receipt_ack_ns = max(stats.last_receipt_ack_ns, now)
+        self.send_receipt()
+
     # -- sending --------------------------------------------------------------
+    def send_receipt(self) -> None:
+        if self.transport is None or self.next_receipt >= len(self.receipts):
+            return
+        event, chat_id, message_id = self.receipts[self.next_receipt]
+        self.next_receipt += 1
+        self.next_ack += 1
+        self.pending[self.next_ack] = time.monotonic_ns()
+        payload = json.dumps([event, {"chatId": chat_id, "messageId": message_id}],
+                             separators=(",", ":"))
+        self.transport.send(WSMsgType.TEXT, f"42{self.next_ack}{payload}".encode())
+
     def send(self) -> None:
         if self.stopped or self.transport is None:
             return
@@ -254,10 +288,14 @@ class Generator:
             client.stats, client.stopped, client.next_allowed = self.stats, False, 0
             client.pending.clear()
         senders = [c for c in self.clients if c.chat_id]
+        receivers = [c for c in self.clients if c.receipts]
         rate = float(params.get("ratePerSender") or 0)
         loop = asyncio.get_running_loop()
         await asyncio.sleep(max(0.0, (start_ns - time.monotonic_ns()) / 1e9))
         cpu0, wall0 = time.process_time(), time.monotonic()
+        for client in self.clients:
+            client.next_receipt = 0
+            client.send_receipt()
         if rate:
             for i, client in enumerate(senders):
                 client.schedule_fixed_rate(start_ns, int(1e9 / rate), i / max(1, len(senders)))
@@ -265,13 +303,18 @@ class Generator:
             for client in senders:
                 for _ in range(self.window_size):
                     client.send_paced()
-        await asyncio.sleep(max(0.0, (end_ns - time.monotonic_ns()) / 1e9))
+        if receivers:  # until every receipt is acked, or the end
+            while time.monotonic_ns() < end_ns and any(
+                    c.pending or c.next_receipt < len(c.receipts) for c in receivers):
+                await asyncio.sleep(0.01)
+        else:
+            await asyncio.sleep(max(0.0, (end_ns - time.monotonic_ns()) / 1e9))
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
         # Drain: every ack back, then no frame for a while (deliveries still in flight).
         deadline = loop.time() + float(params.get("drainS", 10))
         quiet = int(float(params.get("quietS", 1.0)) * 1e9)
         while loop.time() < deadline:
-            outstanding = sum(len(c.pending) for c in senders)
+            outstanding = sum(len(c.pending) for c in senders + receivers)
             if not outstanding and time.monotonic_ns() - self.stats.last_frame_ns > quiet:
                 break
             await asyncio.sleep(0.05)
@@ -279,7 +322,7 @@ class Generator:
         return {
             "clients": len(self.clients), "senders": len(senders), "sent": s.sent,
             "acked": s.acked, "refused": s.refused, "refusals": s.refusals,
-            "unacked": sum(len(c.pending) for c in senders),
+            "unacked": sum(len(c.pending) for c in senders + receivers),
             "ackedInWindow": s.acked_in_window, "deliveries": s.deliveries,
             "deliveriesInWindow": s.deliveries_in_window,
             "expectedDeliveries": s.expected_deliveries,
@@ -287,6 +330,9 @@ class Generator:
             "histogram": sparse(s.histogram), "ackHistogram": sparse(s.ack_histogram),
             "cpuS": cpu, "wallS": wall, "disconnected": self.disconnected,
             "presence": s.presence, "ackTimeline": s.ack_timeline,
+            "receiptsAcked": s.receipts_acked, "receiptsRefused": s.receipts_refused,
+            "receiptHistogram": sparse(s.receipt_histogram),
+            "lastReceiptAckNs": s.last_receipt_ack_ns,
             "deliveryTimeline": s.delivery_timeline,
             **({"lagAcks": s.lag_acks, "lagDeliveries": s.lag_deliveries} if s.lag else {}),
         }

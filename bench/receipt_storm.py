@@ -2,14 +2,23 @@
 every member acks each message as delivered and reads the last (10,989 receipts),
 1,000 in flight (one per member), while a pair chats in another chat at 20 messages/s.
 
-    .venv/bin/python bench/receipt_storm.py [--members 1000] [--messages 10] [--pg-url URL]
+    .venv/bin/python bench/receipt_storm.py [--sockets] [--members 1000] [--messages 10]
+                                            [--pg-url URL]
 
-In process: one node (bootstrap()), its group-commit writer and projections on
-PostgreSQL, commands through ChatService as the gateway sends them (no sockets: this
-measures storing receipts and what they cost everyone else's sends). Prints receipts
-stored per second, how many were not acked within 30 s, the pair's send-ack latency
-(p50/p99) while the storm runs, and how long the projections took to catch up.
-The database's tables are dropped.
+In process (the default): one node (bootstrap()), its group-commit writer and
+projections on PostgreSQL, commands through ChatService as the gateway sends them (no
+sockets: this measures storing receipts and what they cost everyone else's sends).
+
+--sockets: as the issue measured it. `eschat serve` on PostgreSQL in its own process;
+the 999 receiving members are Socket.IO clients in two load generator processes
+(bench/loadgen.py, raw frames), each sending `message-delivered` for every message and
+`message-read` for the last, one in flight; the pair is two clients in a third process,
+sending at 20/s in all. The pair's figures are over the messages it sent while the storm
+ran: send -> ack, and send -> the other member's `new-message`.
+
+Prints receipts stored per second, how many were not acked within 30 s, the pair's
+latency while the storm runs, and how long the projections took to catch up. The
+database's tables are dropped.
 """
 
 import argparse
@@ -19,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -111,12 +122,98 @@ async def storm(url: str, members: int, messages: int) -> dict[str, float]:
         node.close()
 
 
+def over_sockets(url: str, members: int, messages: int) -> dict[str, float]:
+    from bench.scenarios import Loadgens, merge, percentile
+    from bench.servers import start
+
+    server = start("eschat-postgres", url, None)
+    try:
+        rooms, auth = server.make_rooms([members, 2], "r")
+        room, pair = rooms
+        with httpx.Client(base_url=server.http_url, timeout=60) as http:
+            headers = {"Authorization": f"Bearer {auth[room.members[0]]['token']}"}
+            sent = []
+            for i in range(messages):
+                r = http.post(f"/api/chats/{room.chat_id}/messages", headers=headers,
+                              json={"content": f"announcement {i}"})
+                r.raise_for_status()
+                sent.append(r.json()["id"])
+            server.wait_projected(http)
+        receipts = [["message-delivered", room.chat_id, m] for m in sent]
+        receipts.append(["message-read", room.chat_id, sent[-1]])
+        storm_gens = Loadgens(server, [{"auth": auth[u], "receipts": receipts}
+                                       for u in room.members[1:]], 2, None)
+        pair_gens = Loadgens(server, [{"auth": auth[u], "chatId": pair.chat_id, "roomSize": 2}
+                                      for u in pair.members], 1, None)
+        try:
+            time.sleep(5.0)  # the members' user-online frames settle
+            t0 = time.monotonic_ns() + 200_000_000
+            storm_start = t0 + 2_000_000_000  # the pair's baseline first
+            pair_gens.go({"startNs": t0, "endNs": storm_start + int(ACK_TIMEOUT_S * 1e9),
+                          "warmupS": 0, "ratePerSender": PAIR_RATE / 2, "lag": True,
+                          "drainS": 10, "quietS": 1})
+            storm_gens.go({"startNs": storm_start,
+                           "endNs": storm_start + int(ACK_TIMEOUT_S * 1e9),
+                           "warmupS": 0, "drainS": 0, "quietS": 0})
+            storm = storm_gens.results()
+            caught_up = time.perf_counter()
+            with httpx.Client(base_url=server.http_url, timeout=60) as http:
+                server.wait_projected(http)
+            tail = time.perf_counter() - caught_up
+            paired = pair_gens.results()[0]
+        finally:
+            storm_gens.close()
+            pair_gens.close()
+        storm_end = max(r["lastReceiptAckNs"] for r in storm)
+        acks, deliveries = [], []
+        for key, ack_us in paired["lagAcks"].items():
+            sent_ns = int(key.split("|")[1])
+            if storm_start <= sent_ns <= storm_end:
+                acks.append((t0 + ack_us * 1000 - sent_ns) / 1e6)
+                copies = paired["lagDeliveries"].get(key, [])
+                if len(copies) == 2:  # the sender's own copy and the other member's
+                    deliveries.append((t0 + max(copies) * 1000 - sent_ns) / 1e6)
+        acked = sum(r["receiptsAcked"] for r in storm)
+        receipt_ms = merge([r["receiptHistogram"] for r in storm])
+        seconds = (storm_end - storm_start) / 1e9
+        return {
+            "receipts": len(receipts) * (members - 1), "not_acked": len(receipts) *
+            (members - 1) - acked, "refused": sum(r["receiptsRefused"] for r in storm),
+            "seconds": seconds, "per_second": acked / seconds,
+            "receipt_ack_p50": percentile(receipt_ms, 0.5) or float("nan"),
+            "receipt_ack_p99": percentile(receipt_ms, 0.99) or float("nan"),
+            "pair_p50": statistics.median(acks) if acks else float("nan"),
+            "pair_p99": pct(acks, 99) if acks else float("nan"),
+            "pair_delivery_p50": statistics.median(deliveries) if deliveries else float("nan"),
+            "pair_delivery_p99": pct(deliveries, 99) if deliveries else float("nan"),
+            "pair_sends": len(acks), "pair_lost": len(acks) - len(deliveries),
+            "projection_tail_s": tail,
+        }
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sockets", action="store_true",
+                        help="a real server, clients in other processes (see above)")
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--pg-url", default=PG_URL)
     args = parser.parse_args()
+    if args.sockets:
+        r = over_sockets(args.pg_url, args.members, args.messages)
+        print(f"| members | receipts | not acked in {ACK_TIMEOUT_S:.0f} s | refused | seconds |"
+              " receipts/s | receipt ack p50 / p99 ms | pair ack p50 / p99 ms |"
+              " pair delivery p50 / p99 ms | pair sends (lost) | projections caught up after s |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        print(f"| {args.members} | {r['receipts']:,.0f} | {r['not_acked']:.0f}"
+              f" | {r['refused']:.0f} | {r['seconds']:.2f} | {r['per_second']:,.0f}"
+              f" | {r['receipt_ack_p50']:.1f} / {r['receipt_ack_p99']:.1f}"
+              f" | {r['pair_p50']:.1f} / {r['pair_p99']:.1f}"
+              f" | {r['pair_delivery_p50']:.1f} / {r['pair_delivery_p99']:.1f}"
+              f" | {r['pair_sends']:.0f} ({r['pair_lost']:.0f}) | {r['projection_tail_s']:.2f} |")
+        return
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # as `eschat serve` runs
     r = asyncio.run(storm(args.pg_url, args.members, args.messages))
     print(f"| members | receipts | not acked in {ACK_TIMEOUT_S:.0f} s | seconds | receipts/s |"

@@ -190,7 +190,8 @@ def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
               if isinstance(location, PostgresLocation) else TypingBus())
     gateway = ChatGateway(sio, container.service, container.tokens, typing,
                           recovery=settings.recovery,
-                          inactivity_timeout_s=settings.inactivity_timeout_s)
+                          inactivity_timeout_s=settings.inactivity_timeout_s,
+                          is_erased=container.store.keyring.is_erased_cached)
     container.gateway = gateway
     container.runner.add_listener(gateway.on_feed)
     rest = create_app(container)

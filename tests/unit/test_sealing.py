@@ -2,6 +2,7 @@
 key of their author; a destroyed key opens as None, in this process at once and in
 another after its key cache's time to live."""
 
+import time
 from pathlib import Path
 from uuid import uuid4
 
@@ -72,3 +73,34 @@ def test_personal_fields_are_stored_sealed_and_open_as_none_once_the_key_is_dest
     assert b"too late" not in sealed.state
     assert m.to_domain_event(sealed).content is None  # type: ignore[attr-defined]
     assert SqliteKeyStore(keys).fetch(["alice"]) == {"alice": None}  # a tombstone, no key
+
+
+def test_the_event_loops_check_never_waits_for_the_key_store_once_it_knows_the_user(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    keys = tmp_path / "keys.db"
+    store = SqliteKeyStore(keys)
+    fetched: list[list[str]] = []
+    fetch = store.fetch
+
+    def counting_fetch(user_ids: list[str]) -> dict[str, bytes | None]:
+        fetched.append(list(user_ids))
+        return fetch(user_ids)
+
+    store.fetch = counting_fetch  # type: ignore[method-assign]
+    here = Keyring(store, clock=clock)
+    assert not here.is_erased_cached("alice")  # never looked up: looked up now
+    assert fetched == [["alice"]]
+    assert not here.is_erased_cached("alice")  # fresh: from the cache
+    assert fetched == [["alice"]]
+
+    Keyring(SqliteKeyStore(keys)).destroy("alice")  # another node erases her
+    clock.now += 5.1
+    # Stale: the answer as it stood, at once; the store is asked in the background.
+    assert not here.is_erased_cached("alice")
+    deadline = time.monotonic() + 5
+    while not here.is_erased_cached("alice"):
+        assert time.monotonic() < deadline, "the background refresh never came"
+        time.sleep(0.01)
+    assert fetched == [["alice"], ["alice"]]

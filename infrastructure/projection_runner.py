@@ -135,9 +135,13 @@ class ProjectionRunner:
             if not changes:
                 return 0
         with self._db.transaction() as tx:
-            self.positions = self._apply(tx, changes)
+            positions = self._apply(tx, changes)
             if self._listen[0]:  # PostgreSQL: followers on other nodes LISTEN
                 tx.execute("SELECT pg_notify(%s, '')", (PROJECTED_CHANNEL,))
+        # Only once committed: `wait_for` (read-your-writes, tests) reads these from
+        # other threads, and a reader woken before the commit saw the batch missing. A
+        # failed commit leaves them, so the next cycle reads the batch again.
+        self.positions = positions
         return len(changes)
 
     def _apply(self, tx: Any, changes: list[Change]) -> dict[str, int]:

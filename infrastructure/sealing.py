@@ -36,6 +36,8 @@ from infrastructure.database_url import DatabaseLocation, PostgresLocation, Sqli
 log = logging.getLogger(__name__)
 
 CACHE_TTL_S = 5.0
+# Users per background query (SQLite binds one variable per user).
+REFRESH_CHUNK = 500
 NONCE_BYTES = 12
 
 # Event type -> (its personal field, the field naming its author; '' = the message's sender).
@@ -269,7 +271,8 @@ class Keyring:
                     self._refreshing = False
                     return
             try:
-                self._fetch(stale, self._clock())
+                for i in range(0, len(stale), REFRESH_CHUNK):
+                    self._fetch(stale[i:i + REFRESH_CHUNK], self._clock())
             except Exception:  # the store is away: the next check asks again
                 log.exception("could not refresh erasure state of %d users", len(stale))
                 with self._lock:

@@ -87,14 +87,11 @@ class ChatGateway:
         *,
         recovery: bool = True,
         inactivity_timeout_s: float = 60.0,
-        is_erased: Callable[[str], bool] | None = None,
     ) -> None:
         self.sio = sio
         self.ns: Namespace = sio.of("/", recovery=recovery)
         self.service = service
         self.tokens = tokens
-        # Asked on every client event, on the loop: must not wait for a database.
-        self._is_erased = is_erased or tokens.is_erased
         self.typing = typing
         self.recovery = recovery
         self.inactivity_timeout_s = inactivity_timeout_s
@@ -220,8 +217,9 @@ class ChatGateway:
 
     # -- client events ---------------------------------------------------------
     def _erased(self, user_id: str) -> bool:
-        """Their key's tombstone (cached 5 s per process: infrastructure/sealing.py)."""
-        return self._is_erased is not None and self._is_erased(user_id)
+        """Their key's tombstone (cached 5 s per process, and never waited for on the
+        loop once known: `Keyring.is_erased_cached`)."""
+        return self.tokens.is_erased is not None and self.tokens.is_erased(user_id)
 
     def _guarded(self, name: str, handler: Handler) -> Callable[..., Awaitable[Ack | None]]:
         """Turns every failure into the contract's ack, or an `error` event when

@@ -146,7 +146,9 @@ def bootstrap(
                           past=StoreAndIndexes(store, db),
                           shredder=StoreShredder(store, db, location, loader))
     tokens = tokens or build_tokens(settings)
-    tokens.is_erased = store.keyring.is_erased
+    # Asked on the event loop at every connect, REST call and client event: never waits
+    # for the key store for a user it has seen (infrastructure/sealing.py).
+    tokens.is_erased = store.keyring.is_erased_cached
     if relay == "from-settings":
         relay = None
         if settings.kafka_bootstrap:
@@ -190,8 +192,7 @@ def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
               if isinstance(location, PostgresLocation) else TypingBus())
     gateway = ChatGateway(sio, container.service, container.tokens, typing,
                           recovery=settings.recovery,
-                          inactivity_timeout_s=settings.inactivity_timeout_s,
-                          is_erased=container.store.keyring.is_erased_cached)
+                          inactivity_timeout_s=settings.inactivity_timeout_s)
     container.gateway = gateway
     container.runner.add_listener(gateway.on_feed)
     rest = create_app(container)

@@ -52,12 +52,6 @@ TYPING_EXPIRES_S = 6.0
 MAX_JOIN_LIMIT = 200
 
 Ack = dict[str, Any]
-# Receipts this node works on at once; the others wait here, in arrival order. Every
-# member of a big chat acks each message at once (issue 12's storm: 999 in flight), and
-# unbounded, each of those steps queued on the loop ahead of everyone else's commands:
-# another chat's send ack p99 was 400-440 ms in that storm, 94-181 ms with 64 (16 and
-# 128 measured too: bench/RESULTS.md), at the same 2,400-3,200 receipts/s.
-RECEIPTS_IN_FLIGHT = 64
 Handler = Callable[[Socket, tuple[Any, ...]], Awaitable[Ack]]
 
 
@@ -97,7 +91,6 @@ class ChatGateway:
         self.inactivity_timeout_s = inactivity_timeout_s
         # Highest feed position fanned out on this node's loop; see _replay.
         self.fanned_out = 0
-        self._receipt_slots = asyncio.Semaphore(RECEIPTS_IN_FLIGHT)
         self._typing_timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self.ns.on_connect(self.on_connect)
         self.ns.on_disconnect(self.on_disconnect)
@@ -308,17 +301,14 @@ class ChatGateway:
         return await self._typing(socket, args, False)
 
     async def message_delivered(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
-        async with self._receipt_slots:
-            p: MessageRef = parse(MessageRef, args)
-            await self.service.mark_delivered(socket.data["user"], p.chat_id, p.message_id,
-                                              wait=False)
+        p: MessageRef = parse(MessageRef, args)
+        await self.service.mark_delivered(socket.data["user"], p.chat_id, p.message_id,
+                                          wait=False)
         return ok()
 
     async def message_read(self, socket: Socket, args: tuple[Any, ...]) -> Ack:
-        async with self._receipt_slots:
-            p: MessageRef = parse(MessageRef, args)
-            await self.service.mark_read(socket.data["user"], p.chat_id, p.message_id,
-                                         wait=False)
+        p: MessageRef = parse(MessageRef, args)
+        await self.service.mark_read(socket.data["user"], p.chat_id, p.message_id, wait=False)
         return ok()
 
     # -- messages over time: the ack after the durable commit, with the change's seq

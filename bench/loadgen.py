@@ -293,7 +293,7 @@ class Generator:
         loop = asyncio.get_running_loop()
         await asyncio.sleep(max(0.0, (start_ns - time.monotonic_ns()) / 1e9))
         cpu0, wall0 = time.process_time(), time.monotonic()
-        for client in self.clients:
+        for client in receivers:
             client.next_receipt = 0
             client.send_receipt()
         if rate:

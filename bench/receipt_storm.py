@@ -173,12 +173,13 @@ def over_sockets(url: str, members: int, messages: int) -> dict[str, float]:
                 copies = paired["lagDeliveries"].get(key, [])
                 if len(copies) == 2:  # the sender's own copy and the other member's
                     deliveries.append((t0 + max(copies) * 1000 - sent_ns) / 1e6)
+        total = len(receipts) * (members - 1)
         acked = sum(r["receiptsAcked"] for r in storm)
         receipt_ms = merge([r["receiptHistogram"] for r in storm])
         seconds = (storm_end - storm_start) / 1e9
         return {
-            "receipts": len(receipts) * (members - 1), "not_acked": len(receipts) *
-            (members - 1) - acked, "refused": sum(r["receiptsRefused"] for r in storm),
+            "receipts": total, "not_acked": total - acked,
+            "refused": sum(r["receiptsRefused"] for r in storm),
             "seconds": seconds, "per_second": acked / seconds,
             "receipt_ack_p50": percentile(receipt_ms, 0.5) or float("nan"),
             "receipt_ack_p99": percentile(receipt_ms, 0.99) or float("nan"),

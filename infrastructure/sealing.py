@@ -240,10 +240,11 @@ class Keyring:
         return self._fresh([user_id])[user_id].erased
 
     def is_erased_cached(self, user_id: str) -> bool:
-        """`is_erased` without waiting for the key store, for the event loop's check of
-        every client event: a stale entry answers as it stands and is fetched again in
-        the background, one query for every user that went stale meanwhile. (Fetching
-        on the loop made a 1,000-member receipt storm wait ~1 ms per member every 5 s.)
+        """`is_erased` without waiting for the key store, for the event loop's checks
+        (every connect, REST call and client event): a stale entry answers as it stands
+        and is fetched again in the background, with every user that went stale
+        meanwhile. (Fetching on the loop made a 1,000-member receipt storm wait ~1 ms per
+        member every 5 s.)
         `destroy` on this node marks the cache at once; another node's erasure shows
         within the TTL and one query. A user never looked up here is looked up now."""
         now = self._clock()

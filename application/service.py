@@ -102,9 +102,10 @@ class ChatService(ChatsPeopleRun, MessagesOverTime, PrivacySettings, TimeTravel,
             await self._progress.wait_for(outcome.position, READ_YOUR_WRITES_TIMEOUT)
         return outcome
 
-    async def _wait_for(self, position: int) -> None:
-        """Until every read model has processed `position`."""
-        await self._progress.wait_for(position, READ_YOUR_WRITES_TIMEOUT)
+    async def wait_projected(self, position: int) -> bool:
+        """Until every read model has processed `position` (False: not within the
+        read-your-writes timeout)."""
+        return await self._progress.wait_for(position, READ_YOUR_WRITES_TIMEOUT)
 
     async def sync(self) -> None:
         """Waits until the read models reflect everything stored so far."""

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Notification
 
 from application.unit_of_work import AggregateLoader, UnitOfWork
 from domain.errors import DomainError
@@ -88,7 +88,7 @@ class GroupCommitWriter:
         store: Application[UUID],
         loader: AggregateLoader,
         max_batch: int = 1000,
-        on_commit: Callable[[int], None] | None = None,
+        on_commit: Callable[[Sequence[Notification]], None] | None = None,
     ) -> None:
         self._store = store
         self._max_batch = max_batch
@@ -244,8 +244,10 @@ class GroupCommitWriter:
                 self._settle(item, e, True)  # it changed nothing: validation comes first
         changed = uow.changed()
         positions: dict[int, int] = {}
+        notifications: list[Notification] = []
         if changed:
             recordings = self._store.save(*[e.aggregate for e in changed])
+            notifications = [r.notification for r in recordings]
             positions = {id(r.domain_event): r.notification.id for r in recordings}
             created = {e.aggregate.id: e for e in changed if e.position is None}
             for r in recordings:  # a new aggregate's position is its first event's
@@ -259,5 +261,7 @@ class GroupCommitWriter:
             self._settle(item, outcome)
         self.batches += 1
         self.commands += len(outcomes)
-        if positions and self._on_commit is not None:
-            self._on_commit(max(positions.values()))
+        if notifications and self._on_commit is not None:
+            # Before the batch's futures are settled (`_deliver`): a delivery scheduled
+            # here reaches the loop ahead of the acks, so an acked message is on the wire.
+            self._on_commit(notifications)

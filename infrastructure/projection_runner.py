@@ -63,6 +63,7 @@ class ProjectionRunner:
         self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[bool]]] = []
         self._waiters_lock = threading.Lock()
         self._listeners: list[FeedListener] = []
+        self._delivered: Callable[[], int] = lambda: 0
         self._emitted: dict[str, int] = {}
         self.positions: dict[str, int] = {}
         # Whether this node applied the projections at its last cycle (the cluster's one
@@ -98,9 +99,14 @@ class ProjectionRunner:
     def wake(self, _position: int = 0) -> None:
         self._wake.set()
 
-    def add_listener(self, listener: FeedListener) -> None:
-        """Runs on the runner thread after every cycle, even with no new rows."""
+    def add_listener(self, listener: FeedListener,
+                     delivered: Callable[[], int] | None = None) -> None:
+        """Runs on the runner thread after every cycle, even with no new rows.
+        `delivered`: how far the node has delivered already (from its commits): rows
+        up to there are not read back."""
         self._listeners.append(listener)
+        if delivered is not None:
+            self._delivered = delivered
 
     @property
     def position(self) -> int:
@@ -190,13 +196,17 @@ class ProjectionRunner:
         # Only forward: a position that went back (a CLI rebuild) is not fanned out again.
         moved = {name: (after, upto) for name, upto in self.positions.items()
                  if upto > (after := self._emitted.get(name, upto))}
+        delivered = self._delivered()
+        skip = {name: (max(after, delivered), upto) for name, (after, upto) in moved.items()}
         rows: list[tuple[Any, ...]] = []
-        if len(moved) == len(self.positions) and len(set(moved.values())) == 1:
-            after, upto = next(iter(moved.values()))  # the usual case: one query for all
-            rows = self._queries.feed_rows(None, after, upto)
+        if len(skip) == len(self.positions) and len(set(skip.values())) == 1:
+            after, upto = next(iter(skip.values()))  # the usual case: one query for all
+            if upto > after:
+                rows = self._queries.feed_rows(None, after, upto)
         else:
-            for name, (after, upto) in moved.items():
-                rows.extend(self._queries.feed_rows(name, after, upto))
+            for name, (after, upto) in skip.items():
+                if upto > after:
+                    rows.extend(self._queries.feed_rows(name, after, upto))
             rows.sort(key=lambda r: r[0])
         self._emitted.update({name: upto for name, (_, upto) in moved.items()})
         upto = min(self._emitted.values()) if self._emitted else 0

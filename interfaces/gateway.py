@@ -1,21 +1,23 @@
 """The chat gateway: Socket.IO events of the contract <-> the application.
 
-Writes go to ChatService; what clients receive comes from the feed (every
-stored event as clients see it), which the projection runner hands over after
-each batch, on every node. Room names: `chat:<id>` for sockets that take
-recovery offsets, `chat:<id>:plain` for those that asked for none, and
-`user:<id>` for every socket of a user."""
+Writes go to ChatService; what clients receive is the feed (every stored event as
+clients see it), in store order through the node's delivery cursor
+(application/delivery.py): this node's own commits straight from the writer, and
+everything else as the projection runner hands it over after each batch. Room
+names: `chat:<id>` for sockets that take recovery offsets, `chat:<id>:plain` for
+those that asked for none, and `user:<id>` for every socket of a user."""
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
 from application.backpressure import Overloaded
+from application.delivery import Committed, DeliveryCursor, Row
 from application.feed import (
     MEMBERSHIP,
     PRESENCE,
@@ -89,8 +91,9 @@ class ChatGateway:
         self.typing = typing
         self.recovery = recovery
         self.inactivity_timeout_s = inactivity_timeout_s
-        # Highest feed position fanned out on this node's loop; see _replay.
-        self.fanned_out = 0
+        # What this node's sockets have been handed, in store order; see _replay.
+        self.cursor = DeliveryCursor(0, self._fan_out)
+        self._followed_upto = 0  # the runner thread's last `upto`
         self._typing_timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self.ns.on_connect(self.on_connect)
         self.ns.on_disconnect(self.on_disconnect)
@@ -117,6 +120,17 @@ class ChatGateway:
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         return self.sio.engine.loop
+
+    @property
+    def fanned_out(self) -> int:
+        """Every stored event up to here has been handed to this node's sockets."""
+        return self.cursor.delivered
+
+    def start_delivery(self, position: int) -> None:
+        """Live delivery starts after `position` (the read models' at start-up): older
+        events reach clients through history and recovery."""
+        self.cursor = DeliveryCursor(position, self._fan_out)
+        self._followed_upto = position
 
     # -- connection ------------------------------------------------------------
     def _token(self, socket: Socket, auth: dict[str, Any]) -> str | None:
@@ -173,6 +187,10 @@ class ChatGateway:
         plain = socket.data["plain"]
         while True:
             before = self.fanned_out
+            # This node delivers its commits before the read models hold them: the
+            # feed is read once it has everything fanned out so far, never with a hole.
+            if not await self.service.wait_projected(before):
+                continue
             items = await self.service.feed(user_id, after, page)
             now = self.fanned_out
             for item in items:
@@ -271,6 +289,8 @@ class ChatGateway:
         # socket joins (no await between), later messages arrive live - each once.
         while True:
             before = self.fanned_out
+            if not await self.service.wait_projected(before):
+                continue
             messages, _ = await self.service.history(socket.data["user"], p.chat_id,
                                                      limit=p.limit)
             if self.fanned_out == before:
@@ -377,11 +397,26 @@ class ChatGateway:
     def _stop_typing(self, chat_id: str, user_id: str) -> None:
         self._on_typing(chat_id, user_id, False)
 
-    # -- fan-out from the feed -------------------------------------------------
+    # -- fan-out: the node's commits and the feed, in store order ----------------
+    def on_commit(self, batch: Committed) -> None:
+        """On the writer thread, before it settles the batch's acks (they follow on the
+        loop): the node's own commit, delivered as soon as nothing comes before it."""
+        self.loop.call_soon_threadsafe(self._committed, batch)
+
     def on_feed(self, rows: list[tuple[Any, ...]], upto: int) -> None:
-        """Called on the projection thread; hops onto the loop."""
-        if rows or upto > self.fanned_out:
-            self.loop.call_soon_threadsafe(self._fan_out, rows, upto)
+        """On the projection thread after each cycle: the feed rows, complete up to `upto`."""
+        if rows or upto > self._followed_upto:
+            self._followed_upto = max(self._followed_upto, upto)
+            self.loop.call_soon_threadsafe(self._followed, rows, upto)
+
+    def _committed(self, batch: Committed) -> None:
+        self.cursor.committed(batch)
+        self.service.backpressure.delivered(self.cursor.delivered)
+
+    def _followed(self, rows: list[Row], upto: int) -> None:
+        self.cursor.followed(rows, upto)
+        self.service.backpressure.delivered(self.cursor.delivered)
+        self.service.backpressure.projected(upto)
 
     def _emit_to_chat(self, chat_id: str, event: str, payload: Any,
                       offset: str | None = None, skip_user: str | None = None) -> None:
@@ -394,7 +429,8 @@ class ChatGateway:
             plain = socket.data.get("plain", False) or not self.recovery
             socket.emit(event, payload, *(() if plain else (str(position),)))
 
-    def _fan_out(self, rows: list[tuple[Any, ...]], upto: int) -> None:
+    def _fan_out(self, rows: Sequence[Row]) -> None:
+        """Publishes rows in store order (the delivery cursor calls it)."""
         for position, type_, chat_id, user_id, payload_json in rows:
             try:
                 if type_ in PRESENCE:  # names its user, for everyone who shares a chat
@@ -411,15 +447,13 @@ class ChatGateway:
                     # members names the message's sender, the only one told).
                     self._emit_to_user(user_id, type_, msgspec.Raw(payload_json), position)
                     continue
-                if type_ in WITH_OFFSET:
+                if type_ in WITH_OFFSET and chat_id is not None:
                     # The stored JSON goes into the packet as it is: each room's packet
                     # is encoded once, without parsing and re-serializing the payload.
                     offset = str(position) if self.recovery else None
                     self._emit_to_chat(chat_id, type_, msgspec.Raw(payload_json), offset=offset)
             except Exception:
                 log.exception("fan-out of %s at %s failed", type_, position)
-        self.fanned_out = max(self.fanned_out, upto)
-        self.service.backpressure.delivered(self.fanned_out)
 
     def _move(self, user_id: str, chat_id: str, join: bool) -> None:
         for socket in self.ns.sockets_in(user_room(user_id)):

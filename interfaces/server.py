@@ -3,15 +3,21 @@ the projections and the interfaces, and wires them. Nothing else reads the
 environment."""
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from eventsourcing.persistence import Notification
+
 from application.backpressure import DeliveryBackpressure
+from application.delivery import Committed
 from application.ports import PasswordHasher
+from application.projections.history import HistoryProjection
 from application.service import ChatService
 from application.writer import GroupCommitWriter
 from infrastructure.advisory_locks import ProjectionLeadership, schema_lock
 from infrastructure.aggregate_loader import CACHE_SIZE, AggregateLoader
+from infrastructure.commit_feed import CommitFeed
 from infrastructure.database_url import DatabaseLocation, PostgresLocation, parse_database_url
 from infrastructure.erasure import StoreShredder
 from infrastructure.eventstore import ChatEventStore, open_event_store, postgres_channel
@@ -67,6 +73,9 @@ class Container:
     tokens: TokenService
     relay: Relay | None = None
     gateway: "ChatGateway | None" = None
+    # Told of each batch the writer commits, with its feed rows when it can have them
+    # here (`serve`: the gateway delivers from the commit). On the writer thread.
+    commit_listeners: list[Callable[[Committed], None]] = field(default_factory=list)
 
     def start(self) -> None:
         self.writer.start()
@@ -134,10 +143,18 @@ def bootstrap(
         leases = SqlNodeLeases(db)
     loader = AggregateLoader(store, cache_size)
     backpressure = DeliveryBackpressure(settings.delivery_budget_ms)
+    history = next((p.projection for p in chosen if isinstance(p, HistoryView)),
+                   HistoryProjection(settings.receipts_room_max))
+    commit_feed = CommitFeed(store.keyring, history)
+    commit_listeners: list[Callable[[Committed], None]] = []
 
-    def on_commit(position: int) -> None:
-        backpressure.committed(position)
-        runner.wake(position)
+    def on_commit(notifications: Sequence[Notification]) -> None:
+        backpressure.committed(max(n.id for n in notifications))
+        if commit_listeners:
+            batch = commit_feed.batch(notifications)
+            for listener in commit_listeners:
+                listener(batch)
+        runner.wake()
 
     writer = GroupCommitWriter(store, loader, on_commit=on_commit)
     read_models = SqlReadModels(db)
@@ -158,7 +175,8 @@ def bootstrap(
                 relay = build_relay(settings, store, db, location)
     return Container(settings=settings, location=location, store=store, db=db, runner=runner,
                      loader=loader, writer=writer, read_models=read_models, leases=leases,
-                     service=service, tokens=tokens, relay=relay)
+                     service=service, tokens=tokens, relay=relay,
+                     commit_listeners=commit_listeners)
 
 
 # The name callers used before bootstrap() took overridable parts.
@@ -194,15 +212,18 @@ def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
                           recovery=settings.recovery,
                           inactivity_timeout_s=settings.inactivity_timeout_s)
     container.gateway = gateway
-    container.runner.add_listener(gateway.on_feed)
+    container.runner.add_listener(gateway.on_feed, delivered=lambda: gateway.fanned_out)
+    container.commit_listeners.append(gateway.on_commit)
     rest = create_app(container)
     # Litestar serves HTTP through the ASGI bridge; the Socket.IO layer's native
     # handlers take every WebSocket upgrade and the /socket.io/ polling routes.
     asgi = native.asgi_bridge(rest, websocket=sio.websocket_behavior())
     sio.attach(asgi.server, websocket=False)
     sio.engine.routes = routes
+    # Before the writer and the runner start: nothing they hand over is measured from
+    # a position that moved meanwhile.
+    gateway.start_delivery(container.runner.position)
     container.start()
-    gateway.fanned_out = container.runner.position
     # From now on this node delivers: sends wait on how far behind that is.
     container.service.backpressure.activate(gateway.fanned_out)
     loop: asyncio.AbstractEventLoop = native.asyncio_loop(asgi.server)

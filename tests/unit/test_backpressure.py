@@ -66,6 +66,25 @@ def test_a_commit_already_delivered_does_not_count() -> None:
     gauge = DeliveryBackpressure(budget_ms=300, clock=clock)
     gauge.activate(delivered=0)
     gauge.delivered(5)  # the fan-out got there before the writer reported the commit
+    gauge.projected(5)  # and so did the read models
     gauge.committed(5)
     clock.now += 10
+    gauge.check()
+
+
+def test_read_models_behind_by_twice_the_budget_refuse_sends_too() -> None:
+    # The node delivers its own commits at once, but a membership change or another
+    # node's message comes through the read models: they may not fall far behind.
+    clock = Clock()
+    gauge = DeliveryBackpressure(budget_ms=300, clock=clock)
+    gauge.activate(delivered=0)
+    gauge.committed(1)
+    gauge.delivered(1)
+    clock.now += 0.5
+    gauge.check()  # delivered; the read models 500 ms behind: within twice the budget
+    clock.now += 0.2
+    with pytest.raises(Overloaded) as refused:
+        gauge.check()  # 700 ms
+    assert refused.value.retry_after_ms == 350
+    gauge.projected(1)
     gauge.check()

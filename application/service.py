@@ -184,6 +184,10 @@ class ChatService(ChatsPeopleRun, MessagesOverTime, PrivacySettings, TimeTravel,
     async def chat_ids_of(self, user_id: str) -> list[str]:
         return await asyncio.to_thread(self._read.chat_ids_of, user_id)
 
+    async def chat_ids_of_many(self, user_ids: list[str]) -> dict[str, list[str]]:
+        """Each user's chats, in one query."""
+        return await asyncio.to_thread(self._read.chat_ids_of_many, user_ids)
+
     # -- messages --------------------------------------------------------------
     async def send_message(
         self, sender: str, chat_id: object, content: object, client_message_id: object = None,

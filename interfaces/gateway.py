@@ -43,6 +43,7 @@ from interfaces.gateway_payloads import (
     SendMessage,
     parse,
 )
+from interfaces.presence_fanout import PresenceFanOut
 from interfaces.rate_limit import TokenBucket
 from interfaces.socketio import ConnectRefused, Namespace, Socket, SocketIOServer
 from interfaces.socketio.context import ack_requested
@@ -94,6 +95,8 @@ class ChatGateway:
         # What this node's sockets have been handed, in store order; see _replay.
         self.cursor = DeliveryCursor(0, self._fan_out)
         self._followed_upto = 0  # the runner thread's last `upto`
+        self.presence = PresenceFanOut(service.chat_ids_of_many, self._publish_presence,
+                                       lambda: self.loop)
         self._typing_timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self.ns.on_connect(self.on_connect)
         self.ns.on_disconnect(self.on_disconnect)
@@ -434,7 +437,7 @@ class ChatGateway:
         for position, type_, chat_id, user_id, payload_json in rows:
             try:
                 if type_ in PRESENCE:  # names its user, for everyone who shares a chat
-                    self.sio.spawn(self._presence, type_, msgspec.json.decode(payload_json))
+                    self.presence.changed(type_, msgspec.json.decode(payload_json))
                     continue
                 if type_ in MEMBERSHIP and user_id is not None:
                     # chat-added / chat-removed: the user's sockets on this node join or
@@ -463,13 +466,13 @@ class ChatGateway:
             else:
                 socket.leave(room)
 
-    async def _presence(self, event: str, payload: dict[str, Any]) -> None:
-        """To every other online user who shares a chat with this one, once."""
-        user_id = payload["userId"]
-        chat_ids = await self.service.chat_ids_of(user_id)
+    def _publish_presence(self, event: str, payload: dict[str, Any],
+                          chat_ids: list[str]) -> None:
+        """To every other online user who shares a chat with this one, once: one uWS
+        publish per room (the several-rooms emit dedupes in C++)."""
         rooms = [chat_room(c, plain) for c in chat_ids for plain in (False, True)]
         if rooms:
-            skip = [s.id for s in self.ns.sockets_in(user_room(user_id))]
+            skip = [s.id for s in self.ns.sockets_in(user_room(payload["userId"]))]
             self.ns.emit(event, payload, room=rooms, skip_sid=skip)
 
     # -- housekeeping ----------------------------------------------------------

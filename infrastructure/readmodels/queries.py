@@ -17,6 +17,7 @@ from application.views import (
     PresenceView,
     ReportView,
 )
+from infrastructure.readmodels.common import select_in
 from infrastructure.readmodels.database import Database
 
 _MESSAGE_COLUMNS = ("id, chat_id, sender_id, content, seq, created_at, client_message_id,"
@@ -62,6 +63,15 @@ class SqlReadModels:
         with self._db.transaction(readonly=True) as tx:
             rows = tx.fetchall("SELECT chat_id FROM rm_members WHERE user_id = %s", (user_id,))
         return [r[0] for r in rows]
+
+    def chat_ids_of_many(self, user_ids: list[str]) -> dict[str, list[str]]:
+        chats: dict[str, list[str]] = {}
+        with self._db.transaction(readonly=True) as tx:
+            for user_id, chat_id in select_in(
+                    tx, "SELECT user_id, chat_id FROM rm_members WHERE user_id IN ({keys})",
+                    user_ids):
+                chats.setdefault(user_id, []).append(chat_id)
+        return chats
 
     def chats_of(self, user_id: str) -> list[ChatListItem]:
         with self._db.transaction(readonly=True) as tx:

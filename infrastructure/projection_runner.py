@@ -30,6 +30,10 @@ from infrastructure.stored_events import Change, read_changes
 log = logging.getLogger(__name__)
 
 PROJECTED_CHANNEL = "eschat_projected"  # the leader NOTIFYs it after applying a batch
+# How long a cycle may wait for more events when nobody waits for it: commits this node
+# delivered itself (interfaces/gateway.py) only need the read models eventually, and a
+# cycle per commit at 100 sends/s is 100 transactions/s competing with the writer.
+LINGER_S = 0.02
 
 # listener(rows, upto): feed rows in store order, complete up to position `upto`.
 FeedListener = Callable[[list[tuple[Any, ...]], int], None]
@@ -57,6 +61,7 @@ class ProjectionRunner:
         self._listen = (listen_conninfo, listen_channel)
         self._leadership = leadership or SoleLeader()
         self._wake = threading.Event()
+        self._urgent = threading.Event()  # someone waits: no lingering
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self._listen_thread: threading.Thread | None = None
@@ -91,12 +96,16 @@ class ProjectionRunner:
 
     def stop(self) -> None:
         self._stopped.set()
-        self._wake.set()
+        self.wake()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._leadership.release()
 
-    def wake(self, _position: int = 0) -> None:
+    def wake(self, urgent: bool = True) -> None:
+        """New events are stored. `urgent=False`: they are delivered already; the next
+        cycle may linger (`LINGER_S`) for more unless something waits for the read models."""
+        if urgent:
+            self._urgent.set()
         self._wake.set()
 
     def add_listener(self, listener: FeedListener,
@@ -186,6 +195,9 @@ class ProjectionRunner:
             if n < self._batch_size:
                 self._wake.wait(self._poll_interval)
                 self._wake.clear()
+                if not self._urgent.is_set():
+                    self._urgent.wait(LINGER_S)
+                self._urgent.clear()
 
     def _emit_feed(self) -> None:
         """Hands new feed rows, in store order, to the listeners with the position
@@ -224,7 +236,7 @@ class ProjectionRunner:
                     conn.execute(f'LISTEN "{PROJECTED_CHANNEL}"')
                     while not self._stopped.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
-                            self._wake.set()
+                            self.wake()
             except Exception:
                 log.warning("LISTEN connection lost; polling until it is back")
                 self._stopped.wait(1.0)
@@ -237,7 +249,7 @@ class ProjectionRunner:
         future: asyncio.Future[bool] = loop.create_future()
         with self._waiters_lock:
             self._waiters.append((position, loop, future))
-        self._wake.set()
+        self.wake()
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:

@@ -150,11 +150,13 @@ def bootstrap(
 
     def on_commit(notifications: Sequence[Notification]) -> None:
         backpressure.committed(max(n.id for n in notifications))
+        delivered = False
         if commit_listeners:
             batch = commit_feed.batch(notifications)
             for listener in commit_listeners:
                 listener(batch)
-        runner.wake()
+            delivered = batch.rows is not None
+        runner.wake(urgent=not delivered)  # delivery waits for the feed otherwise
 
     writer = GroupCommitWriter(store, loader, on_commit=on_commit)
     read_models = SqlReadModels(db)

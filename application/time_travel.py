@@ -162,7 +162,7 @@ def visible_ranges(spans: list[Span], upto: int) -> list[tuple[int, int]]:
 class TimeTravel:
     _past: "ChatPast | None"
 
-    async def _wait_for(self, position: int) -> None:
+    async def wait_projected(self, position: int) -> bool:
         raise NotImplementedError  # ChatService's
 
     def _past_reader(self) -> ChatPast:
@@ -186,7 +186,7 @@ class TimeTravel:
         if user_id not in chat.member_ids:
             raise Forbidden("not a member of this chat at that position")
         # The read models' indexes must have reached the position.
-        await self._wait_for(as_of)
+        await self.wait_projected(as_of)
         return past, chat, as_of
 
     async def chat_as_of(self, user_id: str, chat_id: object, as_of: object) -> ChatView:

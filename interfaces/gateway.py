@@ -95,6 +95,7 @@ class ChatGateway:
         # What this node's sockets have been handed, in store order; see _replay.
         self.cursor = DeliveryCursor(0, self._fan_out)
         self._followed_upto = 0  # the runner thread's last `upto`
+        self._delivery_listeners: list[Callable[[Sequence[Row]], None]] = []
         self.presence = PresenceFanOut(service.chat_ids_of_many, self._publish_presence,
                                        lambda: self.loop)
         self._typing_timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
@@ -128,6 +129,10 @@ class ChatGateway:
     def fanned_out(self) -> int:
         """Every stored event up to here has been handed to this node's sockets."""
         return self.cursor.delivered
+
+    def add_delivery_listener(self, listener: Callable[[Sequence[Row]], None]) -> None:
+        """Told of every row this node hands to its sockets, in store order (metrics)."""
+        self._delivery_listeners.append(listener)
 
     def start_delivery(self, position: int) -> None:
         """Live delivery starts after `position` (the read models' at start-up): older
@@ -434,6 +439,8 @@ class ChatGateway:
 
     def _fan_out(self, rows: Sequence[Row]) -> None:
         """Publishes rows in store order (the delivery cursor calls it)."""
+        for listener in self._delivery_listeners:
+            listener(rows)
         for position, type_, chat_id, user_id, payload_json in rows:
             try:
                 if type_ in PRESENCE:  # names its user, for everyone who shares a chat

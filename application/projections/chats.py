@@ -3,8 +3,13 @@
 Rules: a member's unread count is the number of messages of the chat after their
 read mark (or their joining) that others sent. A new member starts with nothing
 unread (earlier messages are history). Reading a message reads every earlier one:
-the count restarts from the messages after it that others sent. A batch is
-projected in memory: a message costs O(1), not O(members).
+the count restarts from the messages after it that others sent.
+
+A message costs O(1), not O(members): the chat counts its messages (`total`), each
+member's row counts the messages they sent (`own`) and keeps what both counts and
+their unread count were when it was last set (a read, their joining). Their count now
+is `unread + (total - total_at) - (own - own_at)`, so a message writes the chat's row
+and its sender's, and a read writes its reader's (`unread_count`).
 
 Unread counts and `lastMessage` follow the main timeline: a thread reply counts in
 neither. Mentions are rows (message, member, seq), replaced by an edit and dropped
@@ -51,7 +56,15 @@ class UnreadRow(NamedTuple):
     user_id: str
     chat_id: str
     read_seq: int
-    unread: int
+    unread: int  # when the row was last set (a read, joining)
+    total_at: int  # the chat's `total` then
+    own: int  # messages this member sent to the chat's main timeline
+    own_at: int  # `own` then
+
+
+def unread_count(row: UnreadRow, total: int) -> int:
+    """The member's unread count, `total` being the chat's message count now."""
+    return row.unread + (total - row.total_at) - (row.own - row.own_at)
 
 
 class ChatMessageRow(NamedTuple):
@@ -86,6 +99,7 @@ class ChatsOps(NamedTuple):
     left: list[MemberRow]  # delete
     unread: list[UnreadRow]  # upsert
     unread_gone: list[tuple[str, str]]  # (user_id, chat_id) to delete
+    totals: dict[str, int]  # chat id -> its main-timeline message count
     chat_messages: list[ChatMessageRow]
     last_message: dict[str, str]  # chat id -> the message as JSON
     feed: FeedRows  # membership rows are the roster's (application/projections/roster.py)
@@ -97,38 +111,27 @@ class ChatsOps(NamedTuple):
 
 
 class StoredChats(Protocol):
-    def unread_rows(self, chat_ids: Iterable[str]) -> Iterable[UnreadRow]: ...
+    def unread_rows(self, keys: Iterable[tuple[str, str]]) -> Iterable[UnreadRow]:
+        """The rows of these (user id, chat id) that exist."""
+        ...
+    def totals(self, chat_ids: Iterable[str]) -> Mapping[str, int]: ...
     def where(self, message_ids: Iterable[str]) -> Mapping[str, tuple[str, int]]:
         """(chat id, seq) of each stored message among these ids."""
         ...
     def sent_by_others_after(self, chat_id: str, seq: int, user_id: str) -> int: ...
 
 
-class _Unread:
-    """One member's row while a batch is projected. Its count is kept lazily: `base`
-    at the moment the row was loaded, created or read, plus the chat's messages since
-    then that others sent."""
-
-    __slots__ = ("read_seq", "base", "total_at", "own_at")
-
-    def __init__(self, read_seq: int, base: int, total_at: int, own_at: int) -> None:
-        self.read_seq, self.base, self.total_at, self.own_at = read_seq, base, total_at, own_at
-
-
 class _Chat:
-    def __init__(self) -> None:
-        self.stored: dict[str, tuple[int, int]] = {}  # user -> (read_seq, unread) stored
-        self.rows: dict[str, _Unread] = {}
-        self.total = 0  # messages sent in this batch so far
-        self.by_sender: dict[str, int] = {}
+    def __init__(self, total: int) -> None:
+        self.total = total  # its main-timeline messages, this batch's so far included
+        self.stored: dict[str, UnreadRow] = {}  # user -> their row as stored
+        self.rows: dict[str, UnreadRow] = {}  # user -> their row now (members only)
+        self.batch_total = 0  # messages sent in this batch so far
+        self.by_sender: dict[str, int] = {}  # of those, per sender
         self.sent: list[tuple[int, str]] = []  # (seq, sender) in this batch
 
-    def unread(self, user_id: str, row: _Unread) -> int:
-        own = self.by_sender.get(user_id, 0) - row.own_at
-        return row.base + (self.total - row.total_at) - own
-
-    def snapshot(self, user_id: str, read_seq: int, base: int) -> _Unread:
-        return _Unread(read_seq, base, self.total, self.by_sender.get(user_id, 0))
+    def set(self, user_id: str, read_seq: int, unread: int, own: int) -> None:
+        self.rows[user_id] = UnreadRow(user_id, "", read_seq, unread, self.total, own, own)
 
 
 def _chat_of(e: ProjectedEvent) -> str | None:
@@ -147,19 +150,27 @@ class ChatsProjection:
         where = dict(sent_here)
         where.update(stored.where({e.message_id for e in events if isinstance(e, MessageReceipt)
                                    and e.kind == "read"} - sent_here.keys()))
-        chats: dict[str, _Chat] = {}
+        wanted: set[tuple[str, str]] = set()  # (user, chat): rows the batch changes
         for e in events:
             chat_id = _chat_of(e)
             if chat_id is None and isinstance(e, MessageReceipt) and e.kind == "read":
                 chat_id = where.get(e.message_id, (None, 0))[0]
-            if chat_id is not None:
-                chats.setdefault(chat_id, _Chat())
-        for loaded in stored.unread_rows(chats):
+            if chat_id is None:
+                continue
+            if isinstance(e, MessageSent):
+                wanted.add((e.sender_id, chat_id))
+            elif isinstance(e, MarkMoved | MessageReceipt) and e.kind == "read" or isinstance(
+                    e, MemberAdded | InviteAccepted):
+                wanted.add((e.user_id, chat_id))
+            elif isinstance(e, ChatCreated):
+                wanted.update((u, chat_id) for u in e.member_ids)
+        totals = stored.totals({chat for _, chat in wanted})
+        chats = {chat: _Chat(totals.get(chat, 0)) for _, chat in wanted}
+        for loaded in stored.unread_rows(wanted):
             chat = chats[loaded.chat_id]
-            chat.stored[loaded.user_id] = (loaded.read_seq, loaded.unread)
-            chat.rows[loaded.user_id] = _Unread(loaded.read_seq, loaded.unread, 0, 0)
+            chat.stored[loaded.user_id] = chat.rows[loaded.user_id] = loaded
 
-        ops = ChatsOps([], [], [], [], [], [], {}, FeedRows(self.name), {}, [], [], [], [])
+        ops = ChatsOps([], [], [], [], [], {}, [], {}, FeedRows(self.name), {}, [], [], [], [])
         mentions: dict[str, list[MentionRow]] = {}  # message -> its rows at the end
         members: dict[tuple[str, str], bool] = {}  # (chat, user) -> member at the end
         last_sent: dict[str, MessageSent] = {}  # chat -> its last message of the batch
@@ -168,7 +179,7 @@ class ChatsProjection:
             members[(chat_id, user_id)] = True
             chat = chats[chat_id]
             if user_id not in chat.rows:
-                chat.rows[user_id] = chat.snapshot(user_id, position, 0)
+                chat.set(user_id, position, 0, 0)
 
         for e in events:
             if isinstance(e, MessageSent):
@@ -178,8 +189,12 @@ class ChatsProjection:
                     continue  # a thread reply is not in the main timeline
                 chat = chats[e.chat_id]
                 chat.total += 1
+                chat.batch_total += 1
                 chat.by_sender[e.sender_id] = chat.by_sender.get(e.sender_id, 0) + 1
                 chat.sent.append((e.position, e.sender_id))
+                row = chat.rows.get(e.sender_id)
+                if row is not None:
+                    chat.rows[e.sender_id] = row._replace(own=row.own + 1)
                 ops.chat_messages.append(ChatMessageRow(e.message_id, e.chat_id, e.position,
                                                         e.sender_id))
                 last_sent[e.chat_id] = e  # shaped once per chat, after the loop
@@ -219,7 +234,9 @@ class ChatsProjection:
             elif isinstance(e, MemberRemoved | MemberBanned):
                 # A ban of a non-member removes nobody: deleting no row is the same.
                 members[(e.chat_id, e.user_id)] = False
-                chats[e.chat_id].rows.pop(e.user_id, None)
+                if e.chat_id in chats:
+                    chats[e.chat_id].rows.pop(e.user_id, None)
+                ops.unread_gone.append((e.user_id, e.chat_id))
             elif isinstance(e, ChatUpdated):
                 ops.titles[e.chat_id] = e.title
 
@@ -231,12 +248,12 @@ class ChatsProjection:
         for (chat_id, user_id), member in members.items():
             (ops.joined if member else ops.left).append(MemberRow(chat_id, user_id))
         for chat_id, chat in chats.items():
-            for user_id in chat.stored.keys() - chat.rows.keys():
-                ops.unread_gone.append((user_id, chat_id))
+            if chat.batch_total:
+                ops.totals[chat_id] = chat.total
             for user_id, row in chat.rows.items():
-                final = (row.read_seq, chat.unread(user_id, row))
-                if chat.stored.get(user_id) != final:  # only the rows that changed
-                    ops.unread.append(UnreadRow(user_id, chat_id, *final))
+                row = row._replace(chat_id=chat_id)
+                if chat.stored.get(user_id) != row:  # only the rows that changed
+                    ops.unread.append(row)
         return ops
 
     @staticmethod
@@ -251,7 +268,7 @@ class ChatsProjection:
                 if later_seq <= seq:
                     break
                 count += sender != user_id
-        else:  # the stored ones after it, then all of this batch's
-            count = (stored.sent_by_others_after(chat_id, seq, user_id) + chat.total
+        else:  # the stored ones after it, then all of this batch's so far
+            count = (stored.sent_by_others_after(chat_id, seq, user_id) + chat.batch_total
                      - chat.by_sender.get(user_id, 0))
-        chat.rows[user_id] = chat.snapshot(user_id, seq, count)
+        chat.set(user_id, seq, count, row.own)

@@ -31,14 +31,38 @@ TOPICS = frozenset({SENT, READ, READ_UPTO, CHAT_CREATED, MEMBER_ADDED, MEMBER_RE
                     INVITE_ACCEPTED, CHAT_UPDATED, EDITED, DELETED, EXPIRED, USER_ERASED})
 
 
+# Columns rm_unread gained when a message stopped writing every member's row.
+UNREAD_COLUMNS = [("rm_unread", c, "BIGINT NOT NULL DEFAULT 0") for c in ("total_at", "own",
+                                                                         "own_at")]
+# Up to this many (user, chat) rows are looked up by key; more, by their chats.
+PAIRS_AT_ONCE = 500
+_UNREAD = "user_id, chat_id, read_seq, unread, total_at, own, own_at"
+
+
 class _StoredChats:
     def __init__(self, tx: Any) -> None:
         self._tx = tx
 
-    def unread_rows(self, chat_ids: Iterable[str]) -> Iterable[UnreadRow]:
-        rows = select_in(self._tx, "SELECT user_id, chat_id, read_seq, unread FROM rm_unread"
-                         " WHERE chat_id IN ({keys})", chat_ids)
-        return [UnreadRow(u, c, int(r), int(n)) for u, c, r, n in rows]
+    def unread_rows(self, keys: Iterable[tuple[str, str]]) -> Iterable[UnreadRow]:
+        keys = list(keys)
+        if len(keys) > PAIRS_AT_ONCE:  # a rebuild's batch: whole chats, in a few queries
+            rows = select_in(self._tx, f"SELECT {_UNREAD} FROM rm_unread"
+                             " WHERE chat_id IN ({keys})", {chat for _, chat in keys})
+        else:  # a live batch: the few rows it changes, never a whole room
+            rows = []
+            for i in range(0, len(keys), 100):
+                part = keys[i:i + 100]
+                rows += self._tx.fetchall(
+                    f"SELECT {_UNREAD} FROM rm_unread WHERE "
+                    + " OR ".join(["(user_id = %s AND chat_id = %s)"] * len(part)),
+                    [v for key in part for v in key])
+        wanted = set(keys)
+        return [UnreadRow(u, c, *map(int, rest)) for u, c, *rest in rows if (u, c) in wanted]
+
+    def totals(self, chat_ids: Iterable[str]) -> Mapping[str, int]:
+        rows = select_in(self._tx, "SELECT id, total FROM rm_chats WHERE id IN ({keys})",
+                         chat_ids)
+        return {chat_id: int(total) for chat_id, total in rows}
 
     def where(self, message_ids: Iterable[str]) -> Mapping[str, tuple[str, int]]:
         rows = select_in(self._tx, "SELECT message_id, chat_id, seq FROM rm_chat_messages"
@@ -59,12 +83,16 @@ class ChatsView(Projection):
     name = "chats"
     tables = ["rm_chats", "rm_members", "rm_unread", "rm_chat_messages", "rm_mentions"]
     ddl = [
+        # total: messages of its main timeline (unread counts: application/projections/chats.py).
         "CREATE TABLE IF NOT EXISTS rm_chats (id TEXT PRIMARY KEY, title TEXT NOT NULL,"
-        " created_by TEXT NOT NULL, created_at TEXT NOT NULL, last_message TEXT)",
+        " created_by TEXT NOT NULL, created_at TEXT NOT NULL, last_message TEXT,"
+        " total BIGINT NOT NULL DEFAULT 0)",
         "CREATE TABLE IF NOT EXISTS rm_members (chat_id TEXT NOT NULL, user_id TEXT NOT NULL,"
         " PRIMARY KEY (chat_id, user_id))",
         "CREATE TABLE IF NOT EXISTS rm_unread (user_id TEXT NOT NULL, chat_id TEXT NOT NULL,"
-        " read_seq BIGINT NOT NULL, unread INTEGER NOT NULL, PRIMARY KEY (user_id, chat_id))",
+        " read_seq BIGINT NOT NULL, unread INTEGER NOT NULL, "
+        + ", ".join(f"{c} {d}" for _, c, d in UNREAD_COLUMNS) + ","
+        " PRIMARY KEY (user_id, chat_id))",
         "CREATE INDEX IF NOT EXISTS rm_unread_chat ON rm_unread (chat_id)",
         # Just enough of each message to recount unread messages after a read.
         "CREATE TABLE IF NOT EXISTS rm_chat_messages (message_id TEXT PRIMARY KEY,"
@@ -77,6 +105,9 @@ class ChatsView(Projection):
         "CREATE INDEX IF NOT EXISTS rm_mentions_user ON rm_mentions (user_id, chat_id, seq)",
     ]
     indexes = ["CREATE INDEX IF NOT EXISTS rm_members_user ON rm_members (user_id)"]
+    # Counts relative to what the rows say: an earlier release's rows (every count
+    # stored, no totals) read right with zeros.
+    added_columns = [*UNREAD_COLUMNS, ("rm_chats", "total", "BIGINT NOT NULL DEFAULT 0")]
 
     def __init__(self) -> None:
         self.projection = ChatsProjection()
@@ -101,13 +132,18 @@ class ChatsView(Projection):
                            ops.unread_gone)
         if ops.unread:
             tx.executemany(
-                "INSERT INTO rm_unread (user_id, chat_id, read_seq, unread) VALUES (%s, %s, %s, %s)"
+                "INSERT INTO rm_unread (user_id, chat_id, read_seq, unread, total_at, own, own_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (user_id, chat_id) DO UPDATE SET read_seq = excluded.read_seq,"
-                " unread = excluded.unread", ops.unread)
+                " unread = excluded.unread, total_at = excluded.total_at, own = excluded.own,"
+                " own_at = excluded.own_at", ops.unread)
         if ops.chat_messages:
             ops.chat_messages.sort()  # in key order: neighbouring rows share B-tree pages
             tx.insert("rm_chat_messages", ("message_id", "chat_id", "seq", "sender_id"),
                       ops.chat_messages)
+        if ops.totals:
+            tx.executemany("UPDATE rm_chats SET total = %s WHERE id = %s",
+                           [(total, chat_id) for chat_id, total in ops.totals.items()])
         if ops.last_message:
             tx.executemany("UPDATE rm_chats SET last_message = %s WHERE id = %s",
                            [(m, chat_id) for chat_id, m in ops.last_message.items()])

@@ -76,7 +76,9 @@ class SqlReadModels:
     def chats_of(self, user_id: str) -> list[ChatListItem]:
         with self._db.transaction(readonly=True) as tx:
             rows = tx.fetchall(
-                "SELECT c.id, c.title, c.created_by, c.created_at, c.last_message, u.unread,"
+                # Unread: application/projections/chats.py, `unread_count`.
+                "SELECT c.id, c.title, c.created_by, c.created_at, c.last_message,"
+                " u.unread + (c.total - u.total_at) - (u.own - u.own_at),"
                 f" {_ROLE_COLUMNS}, (SELECT COUNT(*) FROM rm_mentions x"
                 " WHERE x.user_id = m.user_id AND x.chat_id = m.chat_id"
                 " AND x.seq > COALESCE(u.read_seq, 0))"

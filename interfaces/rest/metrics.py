@@ -23,6 +23,7 @@ process never registers anything twice). Names:
 import asyncio
 import inspect
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from litestar.enums import ScopeType
@@ -67,7 +68,10 @@ class Metrics:
                        STORE_HEAD, HTTP_REQUESTS, HTTP_DURATION):
             self.registry.register(metric)
         self._relay_registered = False
-        container.runner.add_listener(count_messages)
+        if container.gateway is not None:  # what the node delivers: each message once
+            container.gateway.add_delivery_listener(count_messages)
+        else:
+            container.runner.add_listener(count_messages)
 
     async def render(self) -> bytes:
         """Refreshes the gauges that need the store, then the text format."""
@@ -105,8 +109,9 @@ class Metrics:
             self._relay_registered = True
 
 
-def count_messages(rows: list[tuple[Any, ...]], upto: int | None = None) -> None:
-    """Projection-runner listener: feed rows are (position, type, chat_id, user_id, payload)."""
+def count_messages(rows: Sequence[tuple[Any, ...]], upto: int | None = None) -> None:
+    """The gateway's delivery listener (or the runner's, on a node without sockets):
+    feed rows are (position, type, chat_id, user_id, payload)."""
     sent = sum(1 for row in rows if row[1] == ServerEvent.NEW_MESSAGE)
     if sent:
         MESSAGES_STORED.inc(sent)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from itertools import count
 
 from application.feed import ServerEvent
-from application.projections.chats import ChatsOps, ChatsProjection, UnreadRow
+from application.projections.chats import ChatsOps, ChatsProjection, UnreadRow, unread_count
 from application.projections.events import (
     ChatCreated,
     ConnectionClosed,
@@ -71,16 +71,29 @@ class Log:
 
 
 class ChatTables:
-    """rm_unread, rm_members and rm_chat_messages as dicts; the StoredChats port."""
+    """rm_unread, rm_chats' totals, rm_members and rm_chat_messages as dicts; the
+    StoredChats port."""
 
     def __init__(self) -> None:
-        self.unread: dict[tuple[str, str], tuple[int, int]] = {}  # (user, chat) -> row
+        self.rows: dict[tuple[str, str], UnreadRow] = {}  # (user, chat) -> stored row
+        self.chat_totals: dict[str, int] = {}
         self.members: set[tuple[str, str]] = set()
         self.messages: dict[str, tuple[str, int, str]] = {}
+        self.rows_loaded = 0
 
-    def unread_rows(self, chat_ids: Iterable[str]) -> Iterable[UnreadRow]:
-        chats = set(chat_ids)
-        return [UnreadRow(u, c, *row) for (u, c), row in self.unread.items() if c in chats]
+    @property
+    def unread(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(user, chat) -> (read mark, unread count), as the chat list shows them."""
+        return {key: (row.read_seq, unread_count(row, self.chat_totals.get(key[1], 0)))
+                for key, row in self.rows.items()}
+
+    def unread_rows(self, keys: Iterable[tuple[str, str]]) -> Iterable[UnreadRow]:
+        found = [self.rows[key] for key in keys if key in self.rows]
+        self.rows_loaded += len(found)
+        return found
+
+    def totals(self, chat_ids: Iterable[str]) -> Mapping[str, int]:
+        return {c: self.chat_totals[c] for c in chat_ids if c in self.chat_totals}
 
     def where(self, message_ids: Iterable[str]) -> Mapping[str, tuple[str, int]]:
         return {m: self.messages[m][:2] for m in message_ids if m in self.messages}
@@ -93,9 +106,10 @@ class ChatTables:
         self.members -= set(ops.left)
         self.members |= set(ops.joined)
         for user, chat in ops.unread_gone:
-            del self.unread[(user, chat)]
+            self.rows.pop((user, chat), None)
         for row in ops.unread:
-            self.unread[(row.user_id, row.chat_id)] = (row.read_seq, row.unread)
+            self.rows[(row.user_id, row.chat_id)] = row
+        self.chat_totals.update(ops.totals)
         for m in ops.chat_messages:
             self.messages[m.message_id] = (m.chat_id, m.seq, m.sender_id)
 
@@ -146,6 +160,19 @@ def test_one_batch_and_many_batches_give_the_same_counts() -> None:
     assert whole.unread == split.unread and whole.members == split.members
     assert ("carol", "c") not in whole.unread  # removed: no row left
     assert whole.unread_of("dave", "c") == 9  # joined with nothing unread, then 9 more
+
+
+def test_a_message_in_a_room_of_a_thousand_writes_two_rows_not_a_thousand() -> None:
+    log, tables = Log(), ChatTables()
+    members = [f"u{i}" for i in range(1000)]
+    project_chats(tables, [log.created("c", *members)])
+    tables.rows_loaded = 0
+    ops = ChatsProjection().project([log.sent("c", "u0"), log.sent("c", "u1")], tables)
+    assert tables.rows_loaded == 2  # the senders' rows, not the room's
+    assert sorted(r.user_id for r in ops.unread) == ["u0", "u1"]
+    assert ops.totals == {"c": 2}
+    tables.apply(ops)
+    assert [tables.unread_of(u, "c") for u in ("u0", "u1", "u2", "u999")] == [1, 1, 2, 2]
 
 
 def test_a_new_member_starts_with_nothing_unread() -> None:

@@ -145,7 +145,8 @@ def bootstrap(
     backpressure = DeliveryBackpressure(settings.delivery_budget_ms)
     history = next((p.projection for p in chosen if isinstance(p, HistoryView)),
                    HistoryProjection(settings.receipts_room_max))
-    commit_feed = CommitFeed(store.keyring, history)
+    read_models = SqlReadModels(db)
+    commit_feed = CommitFeed(store.keyring, history, read_models.hidden_readers)
     commit_listeners: list[Callable[[Committed], None]] = []
 
     def on_commit(notifications: Sequence[Notification]) -> None:
@@ -159,7 +160,6 @@ def bootstrap(
         runner.wake(urgent=not delivered)  # delivery waits for the feed otherwise
 
     writer = GroupCommitWriter(store, loader, on_commit=on_commit)
-    read_models = SqlReadModels(db)
     service = ChatService(store, writer, read_models, runner, hasher or Argon2Hasher(),
                           settings.effective_node_id, leases, backpressure,
                           past=StoreAndIndexes(store, db),

@@ -6,6 +6,7 @@ from uuid import UUID
 
 import msgspec
 
+from application.projections.history import HistoryProjection
 from application.views import (
     BanView,
     ChatListItem,
@@ -63,6 +64,16 @@ class SqlReadModels:
         with self._db.transaction(readonly=True) as tx:
             rows = tx.fetchall("SELECT chat_id FROM rm_members WHERE user_id = %s", (user_id,))
         return [r[0] for r in rows]
+
+    def hidden_readers(self, user_ids: list[str]) -> tuple[int, set[str]]:
+        """The history read model's position, and those of these users hiding their read
+        receipts there: one statement, so both are one snapshot."""
+        with self._db.transaction(readonly=True) as tx:
+            rows = tx.fetchall(
+                "SELECT t.position, p.user_id FROM rm_tracking t LEFT JOIN rm_receipt_privacy p"
+                f" ON p.read_receipts = 0 AND p.user_id IN ({', '.join(['%s'] * len(user_ids))})"
+                " WHERE t.name = %s", (*user_ids, HistoryProjection.name))
+        return (int(rows[0][0]) if rows else 0), {r[1] for r in rows if r[1] is not None}
 
     def chat_ids_of_many(self, user_ids: list[str]) -> dict[str, list[str]]:
         chats: dict[str, list[str]] = {}

@@ -1,6 +1,7 @@
 """Delivery from the commit, on each backend: the rows the writer's commit gives the
 gateway are the very rows the read models then hold in rm_feed (what recovery and
-GET /api/events serve), and only events whose rows need no read model go that way."""
+GET /api/events serve), and only events whose rows need no other read-model state
+than a reader's privacy go that way."""
 
 from application.delivery import Committed
 from infrastructure.eventstore import head_position
@@ -36,11 +37,11 @@ async def test_rows_from_the_commit_are_the_rows_the_read_models_store(
     assert batches[created - 1].rows is None  # the chat's creation: chat-added to each member
     assert batches[sent - 1].rows is not None
     assert batches[delivered - 1].rows is not None
-    assert batches[read - 1].rows is None  # a read: its reader's privacy is read-model state
+    assert batches[read - 1].rows is not None  # the reader's privacy known: from the commit
     types = {r[1] for b in direct for r in b.rows or ()}
     assert types == {"new-message", "message-edited", "reaction-added", "reaction-removed",
                      "message-pinned", "message-unpinned", "message-delivered",
-                     "message-deleted"}
+                     "message-read", "message-deleted"}
     for batch in direct:
         if batch.first <= gone.seq <= batch.last:
             continue  # the delete took its content out of the stored row since: not live
@@ -61,3 +62,30 @@ async def test_every_committed_position_is_told_once_in_order(container: Contain
     positions = [p for b in batches for p in range(b.first, b.last + 1)]
     assert positions == sorted(set(positions))
     assert positions[-1] == head_position(container.store)
+
+
+async def test_a_read_goes_from_the_commit_with_its_readers_privacy(
+        container: Container) -> None:
+    batches: list[Committed] = []
+    s = container.service
+    for user in ("alice", "bob", "carol"):
+        await s.ensure_user(user)
+    chat = await s.create_chat("alice", "t", ["bob", "carol"])
+    m = (await s.send_message("alice", chat.id, "hello")).message.id
+    await s.change_privacy("carol", read_receipts=False)
+    await s.sync()
+    container.commit_listeners.append(batches.append)
+    await s.mark_read("bob", chat.id, m)  # tells the room
+    await s.mark_read("carol", chat.id, m)  # hidden: only carol's own sockets hear it
+    await s.change_privacy("bob", read_receipts=False)  # this node's own change...
+    m2 = (await s.send_message("alice", chat.id, "again")).message.id
+    await s.mark_read("bob", chat.id, m2, wait=False)  # ...counts before it is projected
+    await s.sync()
+
+    reads = [b for b in batches if b.rows and b.rows[0][1] == "message-read"]
+    assert len(reads) == 3
+    told = [(r[3], r[4]) for b in reads for r in b.rows or ()]
+    assert [user for user, _ in told] == [None, "carol", "bob"]
+    for batch in reads:
+        stored = container.read_models.feed_rows(None, batch.first - 1, batch.last)
+        assert [tuple(r) for r in stored] == [tuple(r) for r in batch.rows or ()], batch

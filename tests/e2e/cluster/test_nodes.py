@@ -78,6 +78,36 @@ async def test_a_message_stored_through_one_node_reaches_every_node_once(
         assert seen == [(ack["messageId"], ack["seq"]) for ack in acks]  # once, in order
 
 
+async def test_senders_on_two_nodes_at_once_reach_every_socket_once_in_store_order(
+    cluster: Cluster, py_clients: Callable[[], PyClient],
+    js_clients: Callable[[str], Awaitable[JsClient]],
+) -> None:
+    # Each node delivers its own commits from the commit and the other's from the feed:
+    # with both writing into one chat, the positions interleave, and every socket must
+    # still get each message once, in store order, with its position as offset.
+    node1, node2, _ = cluster.nodes
+    alice, bob = py_clients(), py_clients()
+    await alice.connect(node1.url, cluster.tokens["alice"], transports=["websocket"])
+    await bob.connect(node2.url, cluster.tokens["bob"], transports=["websocket"])
+    carol_on_1, carol_on_2 = await js_clients(node1.url), await js_clients(node2.url)
+    for carol in (carol_on_1, carol_on_2):
+        await carol.connect(auth={"token": cluster.tokens["carol"]})
+
+    async def send(client: PyClient, who: str) -> list[int]:
+        return [(await client.call("send-message", {"chatId": cluster.chat_id,
+                                                    "content": f"{who} {i}"}))["seq"]
+                for i in range(25)]
+
+    seqs = sorted(sum(await asyncio.gather(send(alice, "a"), send(bob, "b")), []))
+    for carol in (carol_on_1, carol_on_2):
+        await carol.event("new-message", lambda a: a[0]["seq"] == seqs[-1])
+    await asyncio.sleep(0.3)  # room for a duplicate to show up
+    for carol in (carol_on_1, carol_on_2):
+        got = carol.events("new-message")
+        assert [a[0]["seq"] for a in got] == seqs  # each once, in store order
+        assert [int(a[1]) for a in got] == seqs  # the recovery offset is the position
+
+
 async def test_typing_crosses_nodes(cluster: Cluster,
                                     py_clients: Callable[[], PyClient]) -> None:
     clients = {user: py_clients() for user in ("alice", "bob", "carol")}

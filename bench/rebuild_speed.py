@@ -206,7 +206,8 @@ def main() -> None:
         container = container_for(url, data_dir)
     try:
         started = time.perf_counter()
-        count = container.runner.rebuild(None).events
+        # restart: a whole rebuild, even after a stopped run left one under way
+        count = container.runner.rebuild(None, restart=True).events
         seconds = time.perf_counter() - started
     finally:
         container.close()

@@ -22,7 +22,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -41,7 +40,7 @@ from infrastructure.readmodels.common import (
     indexes_on,
 )
 from infrastructure.readmodels.database import Database, Row
-from infrastructure.stored_events import Change, read_changes, typed
+from infrastructure.stored_events import read_changes
 
 REBUILD_BATCH = 20_000  # events per transaction: big batches, few commits
 # Events still to apply when the deferred indexes are built; what comes after is
@@ -122,36 +121,6 @@ class RenamedTx:
         return int(self._tx.rowcount)
 
 
-class ReadAhead:
-    """Reads (and decodes, and types) the batch after the one being applied, on a
-    thread of its own: the read models' writes and COMMIT (SQLite) or the waits on
-    the server (PostgreSQL) release the GIL, and the next batch's read fills them."""
-
-    def __init__(self, store: Application[UUID], limit: int) -> None:
-        self._store = store
-        self._limit = limit
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="eschat-rebuild-read")
-        self._next: tuple[int, Future[list[Change]]] | None = None
-
-    def _read(self, after: int) -> list[Change]:
-        changes = read_changes(self._store, after, self._limit)
-        typed(changes)  # made here, kept on each change for every projection
-        return changes
-
-    def read(self, after: int) -> list[Change]:
-        """The changes after `after`; starts reading the ones after them."""
-        ahead, self._next = self._next, None
-        changes = (ahead[1].result() if ahead is not None and ahead[0] == after
-                   else self._read(after))
-        if len(changes) == self._limit:  # a short batch is the head: nothing to read ahead
-            self._next = (changes[-1].position, self._pool.submit(self._read,
-                                                                  changes[-1].position))
-        return changes
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-
 def read_state(tx: Any) -> RebuildState | None:
     row = tx.fetchone("SELECT id, projections, position, head, started_at, updated_at"
                       " FROM rm_rebuild")
@@ -188,39 +157,30 @@ class Rebuild:
     def _run(self, names: list[str] | None, restart: bool) -> RebuildResult:
         chosen = [p for p in self._all if names is None or p.name in names]
         state = self._begin([p.name for p in chosen], restart)
-        ahead = ReadAhead(self._store, self._batch)
-        try:
-            with self._db.recomputable():
-                events = self._load(state, chosen, ahead)
-        finally:
-            ahead.close()
+        events = 0
+        indexed = False
+        with self._db.recomputable():
+            while not self._stop.is_set():
+                head = head_position(self._store)
+                if not indexed and head - state.position <= NEAR_HEAD:
+                    # SQLite cannot rename an index: the switch builds the deferred
+                    # ones under their live names instead.
+                    if self._db.dialect != "sqlite":
+                        self._create(state, chosen, indexes=True)
+                    indexed = True
+                self._progress(state.position, head)
+                if indexed and head - state.position <= self._batch:
+                    break
+                applied = self._batch_into(state, chosen)
+                events += applied
+                if applied == 0 and indexed:
+                    break
         if self._stop.is_set():
             return RebuildResult(state=state, events=events, switched=False)
         events += self._switch(state, chosen)
         self._progress(state.position, state.position)
         return RebuildResult(state=state, events=events, switched=True,
                              switched_at=state.updated_at)
-
-    def _load(self, state: RebuildState, chosen: list[Projection], ahead: ReadAhead) -> int:
-        """Batches until the head is near (the switch applies the rest) or a stop."""
-        events = 0
-        indexed = False
-        while not self._stop.is_set():
-            head = head_position(self._store)
-            if not indexed and head - state.position <= NEAR_HEAD:
-                # SQLite cannot rename an index: the switch builds the deferred
-                # ones under their live names instead.
-                if self._db.dialect != "sqlite":
-                    self._create(state, chosen, indexes=True)
-                indexed = True
-            self._progress(state.position, head)
-            if indexed and head - state.position <= self._batch:
-                break
-            applied = self._batch_into(state, chosen, ahead)
-            events += applied
-            if applied == 0 and indexed:
-                break
-        return events
 
     def _begin(self, names: list[str], restart: bool) -> RebuildState:
         with self._db.transaction() as tx:
@@ -251,9 +211,8 @@ class Rebuild:
                 tx.execute(statement)
 
     def _apply(self, raw: Any, state: RebuildState, chosen: list[Projection],
-               limit: int, ahead: ReadAhead | None = None) -> int:
-        changes = (ahead.read(state.position) if ahead is not None
-                   else read_changes(self._store, state.position, limit))
+               limit: int) -> int:
+        changes = read_changes(self._store, state.position, limit)
         if not changes:
             return 0
         tx = RenamedTx(raw, state.suffix)
@@ -265,10 +224,9 @@ class Rebuild:
                     (state.position, state.updated_at, state.id))
         return len(changes)
 
-    def _batch_into(self, state: RebuildState, chosen: list[Projection],
-                    ahead: ReadAhead) -> int:
+    def _batch_into(self, state: RebuildState, chosen: list[Projection]) -> int:
         with self._db.transaction() as raw:  # the batch and the position: one commit
-            return self._apply(raw, state, chosen, self._batch, ahead)
+            return self._apply(raw, state, chosen, self._batch)
 
     def _switch(self, state: RebuildState, chosen: list[Projection]) -> int:
         names = [p.name for p in chosen]

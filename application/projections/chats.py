@@ -171,7 +171,8 @@ class ChatsProjection:
             chat.stored[loaded.user_id] = chat.rows[loaded.user_id] = loaded
 
         ops = ChatsOps([], [], [], [], [], {}, [], {}, FeedRows(self.name), {}, [], [], [], [])
-        mentions: dict[str, list[MentionRow]] = {}  # message -> its rows at the end
+        # Message -> its rows at the end (those sent here without mentions: none).
+        mentions: dict[str, list[MentionRow]] = {}
         members: dict[tuple[str, str], bool] = {}  # (chat, user) -> member at the end
         last_sent: dict[str, MessageSent] = {}  # chat -> its last message of the batch
 
@@ -183,8 +184,10 @@ class ChatsProjection:
 
         for e in events:
             if isinstance(e, MessageSent):
-                mentions[e.message_id] = [MentionRow(e.message_id, u, e.chat_id, e.position)
-                                          for u in e.mentions if u != e.sender_id]
+                if e.mentions:  # most have none: no list per message
+                    mentions[e.message_id] = [MentionRow(e.message_id, u, e.chat_id,
+                                                         e.position)
+                                              for u in e.mentions if u != e.sender_id]
                 if e.thread_id is not None:
                     continue  # a thread reply is not in the main timeline
                 chat = chats[e.chat_id]
@@ -200,14 +203,14 @@ class ChatsProjection:
                 last_sent[e.chat_id] = e  # shaped once per chat, after the loop
             elif isinstance(e, MessageEdited):
                 # The editor is the sender: mentions of themself are not among them.
-                if e.message_id not in mentions:
+                if e.message_id not in mentions and e.message_id not in sent_here:
                     ops.mentions_gone.append(e.message_id)
                 mentions[e.message_id] = [MentionRow(e.message_id, u, e.chat_id, e.seq)
                                           for u in e.mentions]
                 ops.patches.append(LastMessagePatch(e.chat_id, e.message_id, e.content, e.at,
                                                     list(e.mentions)))
             elif isinstance(e, MessageDeleted):
-                if e.message_id not in mentions:
+                if e.message_id not in mentions and e.message_id not in sent_here:
                     ops.mentions_gone.append(e.message_id)
                 mentions[e.message_id] = []
                 ops.patches.append(LastMessagePatch(e.chat_id, e.message_id, None, None, []))

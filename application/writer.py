@@ -264,4 +264,8 @@ class GroupCommitWriter:
         if notifications and self._on_commit is not None:
             # Before the batch's futures are settled (`_deliver`): a delivery scheduled
             # here reaches the loop ahead of the acks, so an acked message is on the wire.
-            self._on_commit(notifications)
+            # The batch is stored whatever happens here: a failure must not fail its acks.
+            try:
+                self._on_commit(notifications)
+            except Exception:
+                log.exception("commit listener failed")

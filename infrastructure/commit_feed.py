@@ -96,6 +96,10 @@ class CommitFeed:
                            for r in feed.rows]
         return Committed(first, last, rows)
 
+    def forget(self, upto: int) -> None:
+        """After a batch this feed could not follow: nothing before `upto` is known."""
+        self._own, self._own_privacy, self._known_from = [], [], upto + 1
+
     def _remember(self, ordered: Sequence[Notification]) -> None:
         if len(self._own) > MAX_RUNS:  # forgetting only sends more batches to the feed
             self._own, self._own_privacy = [], []

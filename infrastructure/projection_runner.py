@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 PROJECTED_CHANNEL = "eschat_projected"  # the leader NOTIFYs it after applying a batch
 # How long a cycle may wait for more events when nobody waits for it: commits this node
 # delivered itself (interfaces/gateway.py) only need the read models eventually, and a
-# cycle per commit at 100 sends/s is 100 transactions/s competing with the writer.
+# cycle per commit at 100 sends/s is 100 transactions/s competing with the writer. (On
+# PostgreSQL the store's NOTIFY, which cannot tell this node's commits from another's,
+# wakes the runner at once all the same.)
 LINGER_S = 0.02
 
 # listener(rows, upto): feed rows in store order, complete up to position `upto`.
@@ -209,14 +211,14 @@ class ProjectionRunner:
         moved = {name: (after, upto) for name, upto in self.positions.items()
                  if upto > (after := self._emitted.get(name, upto))}
         delivered = self._delivered()
-        skip = {name: (max(after, delivered), upto) for name, (after, upto) in moved.items()}
+        to_read = {name: (max(after, delivered), upto) for name, (after, upto) in moved.items()}
         rows: list[tuple[Any, ...]] = []
-        if len(skip) == len(self.positions) and len(set(skip.values())) == 1:
-            after, upto = next(iter(skip.values()))  # the usual case: one query for all
+        if len(to_read) == len(self.positions) and len(set(to_read.values())) == 1:
+            after, upto = next(iter(to_read.values()))  # the usual case: one query for all
             if upto > after:
                 rows = self._queries.feed_rows(None, after, upto)
         else:
-            for name, (after, upto) in skip.items():
+            for name, (after, upto) in to_read.items():
                 if upto > after:
                     rows.extend(self._queries.feed_rows(name, after, upto))
             rows.sort(key=lambda r: r[0])

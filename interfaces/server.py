@@ -153,7 +153,13 @@ def bootstrap(
         backpressure.committed(max(n.id for n in notifications))
         delivered = False
         if commit_listeners:
-            batch = commit_feed.batch(notifications)
+            try:
+                batch = commit_feed.batch(notifications)
+            except Exception:  # the read models unreachable: the feed delivers it later
+                log.exception("could not shape a committed batch; the feed delivers it")
+                last = max(n.id for n in notifications)
+                commit_feed.forget(last)
+                batch = Committed(min(n.id for n in notifications), last, None)
             for listener in commit_listeners:
                 listener(batch)
             delivered = batch.rows is not None

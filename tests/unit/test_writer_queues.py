@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
 
 from application.unit_of_work import Loaded, UnitOfWork
 from application.writer import BULK_PER_BATCH, Command, GroupCommitWriter, Outcome
@@ -53,3 +54,20 @@ def test_a_send_queued_behind_a_receipt_storm_runs_in_the_next_batch() -> None:
     sizes = [sum(1 for _, b in ran if b == batch) for batch in sorted(set(batch_of.values()))]
     assert max(sizes) <= BULK_PER_BATCH + 1 and len(ran) == 2 * BULK_PER_BATCH + 11
 
+
+
+def test_a_failing_commit_listener_does_not_fail_what_was_stored() -> None:
+    def listener(_notifications: object) -> None:
+        raise RuntimeError("the read models are away")
+
+    store = Application[UUID](env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    writer = GroupCommitWriter(store, NoAggregates(), on_commit=listener)
+
+    def create(uow: UnitOfWork) -> Outcome[UUID]:
+        aggregate = Aggregate()
+        uow.add(aggregate)
+        return Outcome(aggregate.id)
+
+    created = writer.execute(create)
+    writer.stop()
+    assert store.repository.get(created.value).version == 1  # stored, and acked as stored

@@ -8,29 +8,35 @@ from infrastructure.eventstore import head_position
 from interfaces.server import Container
 
 
-async def test_rows_from_the_commit_are_the_rows_the_read_models_store(
-        container: Container) -> None:
+async def told_of_commits(container: Container) -> tuple[list[Committed], str]:
+    """The batches the writer commits from here on, and a chat of alice's with bob."""
     batches: list[Committed] = []
     container.commit_listeners.append(batches.append)
-    s = container.service
     for user in ("alice", "bob"):
-        await s.ensure_user(user)
-    chat = await s.create_chat("alice", "t", ["bob"])
+        await container.service.ensure_user(user)
+    chat = await container.service.create_chat("alice", "t", ["bob"])
+    return batches, chat.id
+
+
+async def test_rows_from_the_commit_are_the_rows_the_read_models_store(
+        container: Container) -> None:
+    s = container.service
+    batches, chat_id = await told_of_commits(container)
     created = len(batches)
-    m = (await s.send_message("alice", chat.id, "hello ✓ \"quoted\"", "c-1")).message.id
+    m = (await s.send_message("alice", chat_id, "hello ✓ \"quoted\"", "c-1")).message.id
     sent = len(batches)
-    await s.send_message("bob", chat.id, "in a thread", thread_id=m)
-    await s.edit_message("alice", chat.id, m, "hello again")
-    await s.set_reaction("bob", chat.id, m, "👍", True)
-    await s.set_reaction("bob", chat.id, m, "👍", False)
-    await s.set_pin("alice", chat.id, m, True)
-    await s.set_pin("alice", chat.id, m, False)
-    await s.mark_delivered("bob", chat.id, m)
+    await s.send_message("bob", chat_id, "in a thread", thread_id=m)
+    await s.edit_message("alice", chat_id, m, "hello again")
+    await s.set_reaction("bob", chat_id, m, "👍", True)
+    await s.set_reaction("bob", chat_id, m, "👍", False)
+    await s.set_pin("alice", chat_id, m, True)
+    await s.set_pin("alice", chat_id, m, False)
+    await s.mark_delivered("bob", chat_id, m)
     delivered = len(batches)
-    await s.mark_read("bob", chat.id, m)
+    await s.mark_read("bob", chat_id, m)
     read = len(batches)
-    gone = (await s.send_message("alice", chat.id, "to be deleted")).message
-    await s.delete_message("alice", chat.id, gone.id)
+    gone = (await s.send_message("alice", chat_id, "to be deleted")).message
+    await s.delete_message("alice", chat_id, gone.id)
     await s.sync()
 
     direct = [b for b in batches if b.rows is not None]
@@ -50,14 +56,10 @@ async def test_rows_from_the_commit_are_the_rows_the_read_models_store(
 
 
 async def test_every_committed_position_is_told_once_in_order(container: Container) -> None:
-    batches: list[Committed] = []
-    container.commit_listeners.append(batches.append)
     s = container.service
-    for user in ("alice", "bob"):
-        await s.ensure_user(user)
-    chat = await s.create_chat("alice", "t", ["bob"])
+    batches, chat_id = await told_of_commits(container)
     for i in range(20):
-        await s.send_message("alice", chat.id, f"m{i}", wait=False)
+        await s.send_message("alice", chat_id, f"m{i}", wait=False)
     await s.sync()
     positions = [p for b in batches for p in range(b.first, b.last + 1)]
     assert positions == sorted(set(positions))

@@ -44,6 +44,7 @@ class PresenceFanOut:
         self._due: dict[str, tuple[float, str, dict[str, Any]]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._flushing = False
+        self._task: asyncio.Task[None] | None = None
         self.sent = 0  # changes published (tests, metrics)
         self.cancelled = 0  # changes that cancelled each other out
 
@@ -66,7 +67,8 @@ class PresenceFanOut:
     def _tick(self) -> None:
         self._timer = None
         self._flushing = True
-        self._loop().create_task(self._flush())
+        # Held: the loop keeps only a weak reference to a task.
+        self._task = self._loop().create_task(self._flush())
 
     async def _flush(self) -> None:
         try:

@@ -159,8 +159,10 @@ class ChatsProjection:
                 continue
             if isinstance(e, MessageSent):
                 wanted.add((e.sender_id, chat_id))
-            elif isinstance(e, MarkMoved | MessageReceipt) and e.kind == "read" or isinstance(
-                    e, MemberAdded | InviteAccepted):
+            elif isinstance(e, MarkMoved | MessageReceipt):
+                if e.kind == "read":
+                    wanted.add((e.user_id, chat_id))
+            elif isinstance(e, MemberAdded | InviteAccepted):
                 wanted.add((e.user_id, chat_id))
             elif isinstance(e, ChatCreated):
                 wanted.update((u, chat_id) for u in e.member_ids)

@@ -102,6 +102,7 @@ def event_store_env(location: DatabaseLocation) -> dict[str, str]:
     assert isinstance(location, PostgresLocation)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "infrastructure.postgres_recorder:ColumnsPostgresRecorder",
         "POSTGRES_DBNAME": location.dbname,
         "POSTGRES_HOST": location.host,
         "POSTGRES_PORT": str(location.port),

@@ -6,6 +6,7 @@ hundreds of concurrent sends into a handful of commits."""
 
 import asyncio
 import logging
+import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -63,6 +64,7 @@ class _Queued:
         default_factory=Future)
     loop: asyncio.AbstractEventLoop | None = None  # set for asyncio futures
     settled: bool = False
+    bulk: bool = False
 
 
 # Receipts per batch at most: a batch stays short, so a send queued behind a storm
@@ -93,12 +95,15 @@ class GroupCommitWriter:
         self._store = store
         self._max_batch = max_batch
         self._loader = loader
-        # Two queues: receipts (bulk: a room of 1,000 acks every message) wait behind
-        # everything else, and a batch takes at most BULK_PER_BATCH of them, so a
-        # receipt storm in one chat never makes another chat's send wait for it.
+        # Commands arrive in a C-level queue: putting one takes no Python lock, so the
+        # event loop never waits for a writer that lost the GIL while holding one.
+        # None asks the writer to stop. The writer sorts what arrived into two queues:
+        # receipts (bulk: a room of 1,000 acks every message) wait behind everything
+        # else, and a batch takes at most BULK_PER_BATCH of them, so a receipt storm in
+        # one chat never makes another chat's send wait for it.
+        self._inbox: queue.SimpleQueue[_Queued | None] = queue.SimpleQueue()
         self._urgent: deque[_Queued] = deque()
         self._bulk: deque[_Queued] = deque()
-        self._ready = threading.Condition()
         self._stopping = False
         self._on_commit = on_commit
         self._thread = threading.Thread(target=self._run, name="eschat-writer", daemon=True)
@@ -131,9 +136,8 @@ class GroupCommitWriter:
         if self._closed:
             raise Unavailable("the server is shutting down")
         self.start()
-        with self._ready:
-            (self._bulk if bulk else self._urgent).append(item)
-            self._ready.notify()
+        item.bulk = bulk
+        self._inbox.put(item)
 
     def execute(self, command: Command, timeout: float = 30.0) -> Outcome[Any]:
         """Blocking convenience for scripts and the CLI."""
@@ -164,24 +168,32 @@ class GroupCommitWriter:
         """Finishes every queued command, then stops the thread."""
         self._closed = True
         if self._started:
-            with self._ready:
-                self._stopping = True
-                self._ready.notify()
+            self._inbox.put(None)
             self._thread.join()
 
     def _drain(self) -> tuple[list[_Queued], bool]:
         """The next batch, and whether the writer stops after it (queues empty)."""
-        with self._ready:
-            while not self._urgent and not self._bulk and not self._stopping:
-                self._ready.wait()
-            batch: list[_Queued] = []
-            while self._urgent and len(batch) < self._max_batch:
-                batch.append(self._urgent.popleft())
-            room = min(self._max_batch - len(batch), BULK_PER_BATCH)
-            while self._bulk and room > 0:
-                batch.append(self._bulk.popleft())
-                room -= 1
-            return batch, self._stopping and not self._urgent and not self._bulk
+        if not self._urgent and not self._bulk and not self._stopping:
+            self._sort(self._inbox.get())  # nothing to do: sleep until something comes
+        while True:
+            try:
+                self._sort(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        batch: list[_Queued] = []
+        while self._urgent and len(batch) < self._max_batch:
+            batch.append(self._urgent.popleft())
+        room = min(self._max_batch - len(batch), BULK_PER_BATCH)
+        while self._bulk and room > 0:
+            batch.append(self._bulk.popleft())
+            room -= 1
+        return batch, self._stopping and not self._urgent and not self._bulk
+
+    def _sort(self, item: _Queued | None) -> None:
+        if item is None:
+            self._stopping = True
+        else:
+            (self._bulk if item.bulk else self._urgent).append(item)
 
     def _run(self) -> None:
         while True:

@@ -1,6 +1,7 @@
 """Identifiers: parsing and the deterministic ids that make commands idempotent."""
 
 import re
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 from domain.errors import InvalidInput
@@ -44,6 +45,7 @@ def typing_aggregate_id(chat_id: UUID, user_id: str) -> UUID:
     return uuid5(_NAMESPACE, f"typing:{chat_id}:{user_id}")
 
 
+@lru_cache(maxsize=8192)  # a receipt asks twice (the loop, the writer); SHA-1 each time
 def receipts_aggregate_id(chat_id: UUID, user_id: str) -> UUID:
     return uuid5(_NAMESPACE, f"receipts:{chat_id}:{user_id}")
 

@@ -39,7 +39,7 @@ from domain.user import User  # noqa: E402
 from infrastructure.database_url import SqliteLocation, parse_database_url  # noqa: E402
 from infrastructure.eventstore import ChatEventStore, head_position  # noqa: E402
 from infrastructure.settings import load_settings  # noqa: E402
-from interfaces.server import Container, bootstrap  # noqa: E402
+from interfaces.server import Container, bootstrap, tune_gc  # noqa: E402
 
 USERS = 5000
 CHATS = 1000
@@ -204,6 +204,7 @@ def main() -> None:
         reset(url)
         seed(url, data_dir, args.events)
         container = container_for(url, data_dir)
+    tune_gc()  # as `eschat projections rebuild` does
     try:
         started = time.perf_counter()
         # restart: a whole rebuild, even after a stopped run left one under way

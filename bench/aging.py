@@ -90,12 +90,15 @@ def seed(container: Container, history: int) -> tuple[str, str]:
             store.save(chat, receipts)
     store.save(chat, receipts)
     node_id = f"aged-node-{history}"
-    if history:
-        with container.db.transaction() as tx:  # the lease row renewed `history` times
-            tx.executemany("INSERT INTO node_leases (node_id, lease_until) VALUES (%s, %s)"
-                           " ON CONFLICT (node_id) DO UPDATE"
-                           " SET lease_until = excluded.lease_until",
-                           [(node_id, time.time() + i) for i in range(history)])
+    # The lease row renewed `history` times, each renewal its own transaction as a
+    # node's are (one every 25 s). All in one transaction, as this bench first did, left
+    # 100k versions of one row that no live node ever makes (PostgreSQL could not
+    # update it in place), and the heartbeat measured that: 0.47 -> 0.64 ms at 100k.
+    for i in range(history):
+        with container.db.transaction() as tx:
+            tx.execute("INSERT INTO node_leases (node_id, lease_until) VALUES (%s, %s)"
+                       " ON CONFLICT (node_id) DO UPDATE SET lease_until = excluded.lease_until",
+                       (node_id, time.time() + i))
     return str(chat.id), node_id
 
 

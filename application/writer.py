@@ -64,7 +64,7 @@ class _Queued:
         default_factory=Future)
     loop: asyncio.AbstractEventLoop | None = None  # set for asyncio futures
     settled: bool = False
-    bulk: bool = False
+    bulk: bool = False  # a receipt: waits behind everything else (BULK_PER_BATCH)
 
 
 # Receipts per batch at most: a batch stays short, so a send queued behind a storm
@@ -122,7 +122,7 @@ class GroupCommitWriter:
 
     def submit(self, command: Command, bulk: bool = False) -> "Future[Outcome[Any]]":
         future: Future[Outcome[Any]] = Future()
-        self._put(_Queued(command, future), bulk)
+        self._put(_Queued(command, future, bulk=bulk))
         return future
 
     def submit_async(self, command: Command, bulk: bool = False
@@ -131,14 +131,13 @@ class GroupCommitWriter:
         one wake-up of the loop, not one per command."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome[Any]] = loop.create_future()
-        self._put(_Queued(command, future, loop), bulk)
+        self._put(_Queued(command, future, loop, bulk=bulk))
         return future
 
-    def _put(self, item: _Queued, bulk: bool = False) -> None:
+    def _put(self, item: _Queued) -> None:
         if self._closed:
             raise Unavailable("the server is shutting down")
         self.start()
-        item.bulk = bulk
         self._inbox.put(item)
 
     def execute(self, command: Command, timeout: float = 30.0) -> Outcome[Any]:

@@ -55,7 +55,6 @@ def test_a_send_queued_behind_a_receipt_storm_runs_in_the_next_batch() -> None:
     assert max(sizes) <= BULK_PER_BATCH + 1 and len(ran) == 2 * BULK_PER_BATCH + 11
 
 
-
 def test_a_failing_commit_listener_does_not_fail_what_was_stored() -> None:
     def listener(_notifications: object) -> None:
         raise RuntimeError("the read models are away")

@@ -84,7 +84,8 @@ def read_floor(container: object) -> dict[str, object]:
     store = container.store  # type: ignore[attr-defined]
     wall, cpu = time.perf_counter(), _cpu()
     position, events = 0, 0
-    while changes := read_changes(store, position, REBUILD_BATCH):
+    batch = REBUILD_BATCH[container.db.dialect]  # type: ignore[attr-defined]
+    while changes := read_changes(store, position, batch):
         typed(changes)
         events += len(changes)
         position = changes[-1].position

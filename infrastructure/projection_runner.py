@@ -24,7 +24,7 @@ from infrastructure.eventstore import head_position
 from infrastructure.readmodels.common import Projection, create_schema
 from infrastructure.readmodels.database import Database
 from infrastructure.readmodels.queries import SqlReadModels
-from infrastructure.rebuild import REBUILD_BATCH, Progress, Rebuild, RebuildResult
+from infrastructure.rebuild import Progress, Rebuild, RebuildResult
 from infrastructure.stored_events import Change, read_changes
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ class ProjectionRunner:
 
     # -- rebuild ---------------------------------------------------------------
     def rebuild(self, names: list[str] | None = None, *, restart: bool = False,
-                batch_size: int = REBUILD_BATCH, progress: Progress | None = None,
+                batch_size: int | None = None, progress: Progress | None = None,
                 stop: threading.Event | None = None) -> RebuildResult:
         """Builds the named read models (all by default) beside the live ones and
         swaps them in (infrastructure/rebuild.py); resumes one under way."""

@@ -294,8 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
     rebuild.add_argument("--restart", action="store_true",
                          help="abandon a rebuild under way and start from the first event")
-    rebuild.add_argument("--batch-size", type=int, default=20_000,
-                         help="events per transaction (default 20000)")
+    rebuild.add_argument("--batch-size", type=int, default=None,
+                         help="events per transaction (default 20000 on SQLite, 100000 on"
+                         " PostgreSQL)")
     _add_setting_flags(rebuild)
     projections.set_defaults(func=cmd_projections)
 

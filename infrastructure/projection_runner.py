@@ -21,6 +21,7 @@ from eventsourcing.application import Application
 
 from infrastructure.advisory_locks import ProjectionLeadership, SoleLeader
 from infrastructure.eventstore import head_position
+from infrastructure.postgres_recorder import COMMITTER
 from infrastructure.readmodels.common import Projection, create_schema
 from infrastructure.readmodels.database import Database
 from infrastructure.readmodels.queries import SqlReadModels
@@ -32,9 +33,9 @@ log = logging.getLogger(__name__)
 PROJECTED_CHANNEL = "eschat_projected"  # the leader NOTIFYs it after applying a batch
 # How long a cycle may wait for more events when nobody waits for it: commits this node
 # delivered itself (interfaces/gateway.py) only need the read models eventually, and a
-# cycle per commit at 100 sends/s is 100 transactions/s competing with the writer. (On
-# PostgreSQL the store's NOTIFY, which cannot tell this node's commits from another's,
-# wakes the runner at once all the same.)
+# cycle per commit at 100 sends/s is 100 transactions/s competing with the writer. On
+# PostgreSQL the NOTIFYs of this process's own commits say so (`COMMITTER`) and do not
+# cut the wait short; other nodes' do.
 LINGER_S = 0.02
 
 # listener(rows, upto): feed rows in store order, complete up to position `upto`.
@@ -154,7 +155,7 @@ class ProjectionRunner:
         with self._db.transaction() as tx:
             positions = self._apply(tx, changes)
             if self._listen[0]:  # PostgreSQL: followers on other nodes LISTEN
-                tx.execute("SELECT pg_notify(%s, '')", (PROJECTED_CHANNEL,))
+                tx.execute("SELECT pg_notify(%s, %s)", (PROJECTED_CHANNEL, COMMITTER))
         # Only once committed: `wait_for` (read-your-writes, tests) reads these from
         # other threads, and a reader woken before the commit saw the batch missing. A
         # failed commit leaves them, so the next cycle reads the batch again.
@@ -237,8 +238,10 @@ class ProjectionRunner:
                     conn.execute(f'LISTEN "{channel}"')
                     conn.execute(f'LISTEN "{PROJECTED_CHANNEL}"')
                     while not self._stopped.is_set():
-                        for _ in conn.notifies(timeout=1.0, stop_after=1):
-                            self.wake()
+                        for note in conn.notifies(timeout=1.0, stop_after=1):
+                            # This process's own commits: the writer woke the runner
+                            # already, and its own projection cycle needs no other.
+                            self.wake(urgent=note.payload != COMMITTER)
             except Exception:
                 log.warning("LISTEN connection lost; polling until it is back")
                 self._stopped.wait(1.0)

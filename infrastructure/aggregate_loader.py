@@ -48,22 +48,28 @@ class AggregateLoader:
                 missing.append(aggregate_id)
         self.hits += len(cached)
         self.misses += len(missing)
-        found: dict[UUID, Loaded] = {}
-        if cached:  # fast-forward: what other nodes stored since
+        if not cached and not missing:
+            return {}
+        if self._pg_tables() is not None:
+            # One round trip for all (a send names a cached chat and a new message
+            # id: three queries otherwise, each a pool checkout and a wait).
+            snapshots, newer, firsts = self._pg_load(cached, missing)
+        else:
             newer = self._events_after({i: c.aggregate.version for i, c in cached.items()})
-            for aggregate_id, entry in cached.items():
-                events, _ = newer.get(aggregate_id, ([], None))
-                if events:
-                    project_aggregate(entry.aggregate, events)
-                found[aggregate_id] = entry
-        if missing:
-            snapshots = self._snapshots(missing)
+            snapshots = self._snapshots(missing) if missing else {}
             after = {i: (snapshots[i].originator_version if i in snapshots else 0)
                      for i in missing}
-            newer = self._events_after(after)
+            newer.update(self._events_after(after) if missing else {})
             # A message loaded from a snapshot still needs its seq (its first event's
             # position): one more indexed read for those, never their whole stream.
             firsts = self._first_positions([i for i in snapshots if after[i] >= 1])
+        found: dict[UUID, Loaded] = {}
+        for aggregate_id, entry in cached.items():  # fast-forward: what other nodes stored
+            events, _ = newer.get(aggregate_id, ([], None))
+            if events:
+                project_aggregate(entry.aggregate, events)
+            found[aggregate_id] = entry
+        if missing:
             for aggregate_id in missing:
                 events, position = newer.get(aggregate_id, ([], None))
                 start = snapshots.get(aggregate_id)
@@ -89,6 +95,44 @@ class AggregateLoader:
                 self._cache.get(aggregate_id, evict=True)
 
     # -- SQL -------------------------------------------------------------------
+    def _pg_tables(self) -> tuple[Any, str, str | None] | None:
+        """(datastore, events table, snapshots table) on PostgreSQL, else None."""
+        recorder: Any = self._store.recorder
+        datastore = recorder.datastore
+        if not hasattr(datastore, "schema"):
+            return None
+        snapshots: Any = self._store.snapshots
+        return (datastore, recorder.events_table_name,
+                snapshots.recorder.events_table_name if snapshots is not None else None)
+
+    def _pg_load(self, cached: dict[UUID, Loaded], missing: list[UUID]) -> tuple[
+            dict[UUID, Any], dict[UUID, tuple[list[Any], int | None]], dict[UUID, int]]:
+        """What `__call__` needs, in one query: each missing aggregate's latest snapshot,
+        the events after it (after the cached version for a cached one), and the
+        position of the first event of those loaded from a snapshot."""
+        tables = self._pg_tables()
+        assert tables is not None
+        datastore, events_table, snapshots_table = tables
+        ids = [*cached, *missing]
+        versions = [c.aggregate.version for c in cached.values()] + [0] * len(missing)
+        loads = [False] * len(cached) + [True] * len(missing)
+        rows = _pg_load_rows(datastore, events_table, snapshots_table, ids, versions, loads)
+        snapshot_rows = [r[1:] for r in rows if r[0] == 0]
+        event_rows = [r[1:] for r in rows if r[0] == 1]
+        snapshots = {uid: events[-1] for uid, (events, _) in self._decode(snapshot_rows).items()}
+        newer = self._decode(event_rows)
+        # An aggregate with more than a page of events: the rest page by page.
+        counts: dict[UUID, int] = defaultdict(int)
+        for row in event_rows:
+            counts[row[0]] += 1
+        full = {uid: newer[uid][0][-1].originator_version
+                for uid, n in counts.items() if n == PG_PAGE}
+        if full:
+            for uid, (events, _) in self._events_after(full).items():
+                newer[uid][0].extend(events)
+        firsts = {r[1]: int(r[5]) for r in rows if r[0] == 2}
+        return snapshots, newer, firsts
+
     def _decode(self, rows: list[tuple[Any, ...]]) -> dict[UUID, tuple[list[Any], int | None]]:
         """Rows (id, version, topic, state, position) -> events per aggregate, and the
         position of its first event when that was among them."""
@@ -153,6 +197,41 @@ class AggregateLoader:
                     [x for u in part for x in (u.hex, versions[u])])
                 rows.extend(tuple(r) for r in c.fetchall())
         return rows
+
+
+def _pg_load_rows(datastore: Any, events: str, snapshots: str | None, ids: list[UUID],
+                  versions: list[int], loads: list[bool]) -> list[tuple[Any, ...]]:
+    """Rows (kind, id, version, topic, state, position): kind 0 the latest snapshot of
+    each id whose `loads` is true, 1 the events after its version or that snapshot's
+    (at most PG_PAGE per id), 2 the first event of those that have a snapshot (its
+    position only)."""
+    schema = datastore.schema
+    events_sql = f'"{schema}"."{events}"'
+    w = "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::boolean[]) AS w(id, v, load)"
+    if snapshots is None:
+        sql = (f"WITH w AS ({w}) SELECT 1, e.originator_id, e.originator_version, e.topic,"
+               f" e.state, e.notification_id FROM w CROSS JOIN LATERAL (SELECT * FROM"
+               f" {events_sql} e WHERE e.originator_id = w.id AND e.originator_version > w.v"
+               f" ORDER BY e.originator_version LIMIT {PG_PAGE}) e")
+    else:
+        sql = (f"WITH w AS ({w}),"
+               f" s AS (SELECT w.id, t.originator_version, t.topic, t.state FROM w CROSS JOIN"
+               f' LATERAL (SELECT * FROM "{schema}"."{snapshots}" t WHERE w.load AND'
+               f" t.originator_id = w.id ORDER BY t.originator_version DESC LIMIT 1) t),"
+               f" f AS (SELECT w.id, GREATEST(w.v, COALESCE(s.originator_version, 0)) AS v"
+               f" FROM w LEFT JOIN s ON s.id = w.id)"
+               f" SELECT 0, s.id, s.originator_version, s.topic, s.state, 0 FROM s"
+               f" UNION ALL SELECT 1, e.originator_id, e.originator_version, e.topic, e.state,"
+               f" e.notification_id FROM f CROSS JOIN LATERAL (SELECT * FROM {events_sql} e"
+               f" WHERE e.originator_id = f.id AND e.originator_version > f.v"
+               f" ORDER BY e.originator_version LIMIT {PG_PAGE}) e"
+               f" UNION ALL SELECT 2, s.id, 1, '', ''::bytea, e.notification_id FROM s"
+               f" JOIN {events_sql} e ON e.originator_id = s.id AND e.originator_version = 1")
+    with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute(sql, (ids, versions, loads), prepare=True)
+        rows = cur.fetchall()
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))  # per kind, in each aggregate's order
+    return rows
 
 
 def _pg_rows(datastore: Any, table: str, columns: str, versions: dict[UUID, int],

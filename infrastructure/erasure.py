@@ -182,9 +182,10 @@ class StoreShredder:
         datastore, _ = self._datastore(self._store.recorder)
         with datastore.get_connection() as conn:
             conn.commit()
+            pooled_as = conn.autocommit  # the library's connections are autocommit
             conn.autocommit = True
             try:
                 for table in tables:
                     conn.execute(f"VACUUM {table}")
             finally:
-                conn.autocommit = False
+                conn.autocommit = pooled_as

@@ -154,9 +154,11 @@ def send_message(
         return Outcome(SentMessage(message, duplicate=False), last_event(message))
 
     reads = _ids(chat_id, reply_to, thread_id)
+    creates = []
     if isinstance(client_message_id, str) and 0 < len(client_message_id) <= MAX_CLIENT_MESSAGE_ID:
-        reads.append(Message.create_id(sender, client_message_id))
-    return Reading(run, reads)
+        # Stored already only when a client retries: the save tells (writer.py).
+        creates.append(Message.create_id(sender, client_message_id))
+    return Reading(run, reads, creates)
 
 
 @dataclass(frozen=True)

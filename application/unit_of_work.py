@@ -23,26 +23,46 @@ class Loaded:
 
 class AggregateLoader(Protocol):
     """Loads many aggregates at once (ids it does not return do not exist), and
-    keeps what the writer saved; `forget` drops aggregates whose changes were not saved."""
+    keeps what the writer saved; `forget` drops aggregates whose changes were not saved.
 
-    def __call__(self, ids: Iterable[UUID]) -> dict[UUID, Loaded]: ...
+    `optimistic`: the store can check, when a batch is saved, that nothing it read
+    has changed since (`UnitOfWork.expected`). The loader may then hand out its cached
+    aggregates as they are, and take `absent` ids for absent, without a query."""
+
+    optimistic: bool
+
+    def __call__(self, ids: Iterable[UUID], *, trust_cache: bool = False,
+                 absent: Iterable[UUID] = ()) -> dict[UUID, Loaded]: ...
     def remember(self, entries: Iterable[Loaded]) -> None: ...
     def forget(self, ids: Iterable[UUID]) -> None: ...
 
 
 class UnitOfWork:
-    def __init__(self, loader: AggregateLoader) -> None:
+    def __init__(self, loader: AggregateLoader, optimistic: bool = False) -> None:
         self._loader = loader
+        self._optimistic = optimistic and loader.optimistic
         # None: known not to exist (a load found nothing).
         self._loaded: dict[UUID, Loaded | None] = {}
+        # The version of everything read, as read (0: absent). An optimistic unit's save
+        # fails if any has moved; the writer then redoes its commands pessimistically.
+        self.expected: dict[UUID, int] = {}
 
-    def preload(self, ids: Iterable[UUID]) -> None:
-        """Reads the aggregates the batch's commands will ask for, in one query."""
-        wanted = [i for i in dict.fromkeys(ids) if i not in self._loaded]
+    @property
+    def optimistic(self) -> bool:
+        return self._optimistic
+
+    def preload(self, ids: Iterable[UUID], absent: Iterable[UUID] = ()) -> None:
+        """Reads the aggregates the batch's commands will ask for, in one query.
+        `absent`: ids the commands create unless they exist (a message's idempotency
+        key); an optimistic unit takes them for absent without asking."""
+        wanted = [i for i in dict.fromkeys([*ids, *absent]) if i not in self._loaded]
         if wanted:
-            found = self._loader(wanted)
+            found = self._loader(wanted, trust_cache=self._optimistic,
+                                 absent=absent if self._optimistic else ())
             for aggregate_id in wanted:
-                self._loaded[aggregate_id] = found.get(aggregate_id)
+                entry = found.get(aggregate_id)
+                self._loaded[aggregate_id] = entry
+                self.expected[aggregate_id] = entry.aggregate.version if entry else 0
 
     def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         if aggregate_id not in self._loaded:

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -25,6 +26,14 @@ from domain.errors import DomainError
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# After an optimistic batch found something it read moved (another node wrote), how
+# long batches read the store first, as they did before saves could check.
+PESSIMISTIC_S = 1.0
+
+
+class _Unverified(Exception):
+    """An optimistic batch that cannot be checked by its save: redone reading first."""
 
 
 class Unavailable(Exception):
@@ -52,6 +61,8 @@ class Reading(Generic[T]):
 
     run: Callable[[UnitOfWork], Outcome[T]]
     reads: Sequence[UUID]
+    # Ids the command creates unless they exist (UnitOfWork.preload's `absent`).
+    creates: Sequence[UUID] = ()
 
     def __call__(self, uow: UnitOfWork) -> Outcome[T]:
         return self.run(uow)
@@ -114,6 +125,8 @@ class GroupCommitWriter:
         self.batches = 0
         self.commands = 0
         self._results: list[tuple[_Queued, Any, bool]] = []
+        # Until then batches read the store before deciding (`_commit_batch`).
+        self._pessimistic_until = 0.0
 
     def start(self) -> None:
         if not self._started:
@@ -212,11 +225,21 @@ class GroupCommitWriter:
 
     def _commit_batch(self, batch: list[_Queued]) -> None:
         try:
-            self._try_batch(batch)
+            optimistic = time.monotonic() >= self._pessimistic_until
+            try:
+                self._try_batch(batch, optimistic)
+            except (IntegrityError, _Unverified) as e:
+                if not optimistic:
+                    raise
+                if isinstance(e, IntegrityError):
+                    # Something read had moved: another node writes here, so read
+                    # before deciding for a while (a failed save costs a round trip).
+                    self._pessimistic_until = time.monotonic() + PESSIMISTIC_S
+                self._try_batch(batch)  # the same batch, on what the store holds
         except IntegrityError:
             # A concurrent writer (another node, or a racing idempotent retry)
-            # touched one of the aggregates: redo each command on its own so
-            # one conflict cannot fail the others.
+            # touched one of the aggregates: redo each command on its own, with
+            # everything read from the store, so one conflict cannot fail the others.
             for item in batch:
                 if not item.settled:
                     try:
@@ -235,8 +258,8 @@ class GroupCommitWriter:
                 if not item.settled:
                     self._settle(item, Unavailable(f"store unavailable: {e}"), True)
 
-    def _try_batch(self, batch: list[_Queued]) -> None:
-        uow = UnitOfWork(self._loader)
+    def _try_batch(self, batch: list[_Queued], optimistic: bool = False) -> None:
+        uow = UnitOfWork(self._loader, optimistic)
         try:
             self._run_batch(batch, uow)
         except BaseException:
@@ -248,18 +271,28 @@ class GroupCommitWriter:
 
     def _run_batch(self, batch: list[_Queued], uow: UnitOfWork) -> None:
         todo = [item for item in batch if not item.settled]
-        uow.preload([i for item in todo for i in getattr(item.command, "reads", ())])
+        uow.preload([i for item in todo for i in getattr(item.command, "reads", ())],
+                    [i for item in todo for i in getattr(item.command, "creates", ())])
         outcomes: list[tuple[_Queued, Outcome[Any]]] = []
+        refused: list[tuple[_Queued, DomainError]] = []
         for item in todo:
             try:
                 outcomes.append((item, item.command(uow)))
             except DomainError as e:
-                self._settle(item, e, True)  # it changed nothing: validation comes first
+                refused.append((item, e))  # it changed nothing: validation comes first
         changed = uow.changed()
+        if uow.optimistic and (refused or not changed):
+            # What the cache said is checked only by a save: a refusal, or an answer
+            # that stores nothing, must stand on what the store holds.
+            raise _Unverified
+        for item, error in refused:
+            self._settle(item, error, True)
         positions: dict[int, int] = {}
         notifications: list[Notification] = []
         if changed:
-            recordings = self._store.save(*[e.aggregate for e in changed])
+            # An optimistic unit's reads are checked as the batch is stored.
+            expect = {"expect": uow.expected} if uow.optimistic else {}
+            recordings = self._store.save(*[e.aggregate for e in changed], **expect)
             notifications = [r.notification for r in recordings]
             positions = {id(r.domain_event): r.notification.id for r in recordings}
             created = {e.aggregate.id: e for e in changed if e.position is None}

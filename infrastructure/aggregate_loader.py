@@ -37,19 +37,33 @@ class AggregateLoader:
         self._cache: LRUCache[UUID, Loaded] = LRUCache(cache_size)
         self.hits = 0
         self.misses = 0
+        # PostgreSQL's recorder checks a batch's reads as it stores it
+        # (infrastructure/postgres_recorder.py): the writer may then skip the
+        # fast-forward, and be told at the save if it missed something.
+        self.optimistic = self._pg_tables() is not None
 
-    def __call__(self, ids: Iterable[UUID]) -> dict[UUID, Loaded]:
+    def __call__(self, ids: Iterable[UUID], *, trust_cache: bool = False,
+                 absent: Iterable[UUID] = ()) -> dict[UUID, Loaded]:
+        """`trust_cache`: cached aggregates as they are, with no query; `absent`: ids
+        taken for absent unless cached (both only where the save checks the reads)."""
         cached: dict[UUID, Loaded] = {}
         missing: list[UUID] = []
+        assumed = set(absent)
         for aggregate_id in set(ids):
             try:
                 cached[aggregate_id] = self._cache.get(aggregate_id)
             except KeyError:
-                missing.append(aggregate_id)
+                if aggregate_id not in assumed:
+                    missing.append(aggregate_id)
         self.hits += len(cached)
         self.misses += len(missing)
+        if trust_cache:
+            found = dict(cached)
+            cached = {}
+        else:
+            found = {}
         if not cached and not missing:
-            return {}
+            return found
         if self._pg_tables() is not None:
             # One round trip for all (a send names a cached chat and a new message
             # id: three queries otherwise, each a pool checkout and a wait).
@@ -63,7 +77,6 @@ class AggregateLoader:
             # A message loaded from a snapshot still needs its seq (its first event's
             # position): one more indexed read for those, never their whole stream.
             firsts = self._first_positions([i for i in snapshots if after[i] >= 1])
-        found: dict[UUID, Loaded] = {}
         for aggregate_id, entry in cached.items():  # fast-forward: what other nodes stored
             events, _ = newer.get(aggregate_id, ([], None))
             if events:

@@ -14,9 +14,9 @@ Measured (issue 13, one send at a time on PostgreSQL): the save took 1.38 ms at 
 with the library's pipeline; see bench/RESULTS.md for this recorder's figure."""
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -39,12 +39,21 @@ class ColumnsPostgresRecorder(PostgresApplicationRecorder):
         # start, so a store of an earlier release gets it too.
         self.sql_create_statements.append(SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{function}(ids {id_type}[], versions int8[],"
-            " topics text[], states bytea[], committer text) RETURNS SETOF bigint"
+            " topics text[], states bytea[], committer text, read_ids {id_type}[],"
+            " read_versions int8[]) RETURNS SETOF bigint"
             " LANGUAGE plpgsql AS $BODY$ BEGIN"
             " SET LOCAL lock_timeout = {lock_timeout};"
             # Serializes inserts: notification ids commit in the order they were issued,
             # so no reader passes over a gap that fills in later (the library's reason).
             " LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;"
+            # What the batch decided on is still what is stored: under the lock, nothing
+            # can change it before the commit.
+            " IF EXISTS (SELECT 1 FROM unnest(read_ids, read_versions) AS r(id, v) WHERE"
+            " EXISTS (SELECT 1 FROM {schema}.{table} e WHERE e.originator_id = r.id"
+            " AND e.originator_version > r.v)) THEN"
+            " RAISE unique_violation USING MESSAGE = 'stale read: an aggregate the batch"
+            " read has changed since';"
+            " END IF;"
             " PERFORM pg_notify({channel}, committer);"
             " RETURN QUERY INSERT INTO {schema}.{table}"
             " (originator_id, originator_version, topic, state)"
@@ -57,14 +66,19 @@ class ColumnsPostgresRecorder(PostgresApplicationRecorder):
             channel=Literal(self.channel_name),
         ))
         self._insert_call = SQL(
-            "SELECT n FROM {schema}.{function}(%b, %b, %b, %b, %s) AS r(n)"
-        ).format(schema=schema, function=function)
+            "SELECT n FROM {schema}.{function}(%b::{id_type}[], %b::int8[], %b::text[],"
+            " %b::bytea[], %s, %b::{id_type}[], %b::int8[]) AS r(n)"
+        ).format(schema=schema, function=function, id_type=id_type)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def insert_events(self, stored_events: Sequence[StoredEvent],
+    def insert_events(self, stored_events: Sequence[StoredEvent], *,
+                      expect: Mapping[UUID, int] | None = None,
                       **kwargs: Any) -> Sequence[int] | None:
+        """`expect`: the version of each aggregate the batch read (0: absent). If any
+        has moved, nothing is stored and IntegrityError is raised, as for a conflict."""
         if not stored_events:
             return None
+        expect = expect or {}
         with self.datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(self._insert_call, (
                 [e.originator_id for e in stored_events],
@@ -72,6 +86,8 @@ class ColumnsPostgresRecorder(PostgresApplicationRecorder):
                 [e.topic for e in stored_events],
                 [e.state for e in stored_events],
                 COMMITTER,
+                list(expect),
+                list(expect.values()),
             ), prepare=True)
             ids = [row["n"] for row in cursor.fetchall()]
             if not conn.autocommit:  # the library's connections are; this one was changed

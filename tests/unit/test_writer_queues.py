@@ -15,7 +15,10 @@ from application.writer import BULK_PER_BATCH, Command, GroupCommitWriter, Outco
 class NoAggregates:
     """A loader for commands that read nothing (a fake: this tests the queueing only)."""
 
-    def __call__(self, ids: Iterable[UUID]) -> dict[UUID, Loaded]:
+    optimistic = False  # the popo store does not check a batch's reads
+
+    def __call__(self, ids: Iterable[UUID], *, trust_cache: bool = False,
+                 absent: Iterable[UUID] = ()) -> dict[UUID, Loaded]:
         return {}
 
     def remember(self, entries: Iterable[Loaded]) -> None: ...

@@ -164,3 +164,56 @@ async def test_a_save_that_loses_a_race_is_redone_on_the_winners_state(
     for node_ in (a, b):
         view = await node_.service.chat_for("olga", chat.id)
         assert view.member_ids == ["olga", "rita"]
+
+
+async def test_a_send_decided_on_a_chat_that_changed_before_its_save_is_refused(
+    two_nodes: tuple[Container, Container],
+) -> None:
+    """Node a decides bob may send from its cached chat; node b removes bob before a's
+    save. The save checks, under the store's lock, that the chat it read has not moved:
+    it has, so a redoes the send on the stored chat and refuses it. Nothing is stored."""
+    a, b = two_nodes
+    for user in ("alice", "bob"):
+        await a.service.ensure_user(user)
+    chat = await a.service.create_chat("alice", "team", ["bob"])
+    await a.service.send_message("bob", chat.id, "node a caches the chat")
+    await b.service.send_message("alice", chat.id, "node b caches it too")
+    loop = asyncio.get_running_loop()
+    save = a.store.save
+    raced = False
+
+    def save_after_b_removed_bob(*aggregates: Any, **kwargs: Any) -> Any:
+        nonlocal raced
+        if not raced:  # on a's writer thread, after it decided, before it stores
+            raced = True
+            asyncio.run_coroutine_threadsafe(
+                b.service.remove_member("alice", chat.id, "bob"), loop).result(30)
+        return save(*aggregates, **kwargs)
+
+    a.store.save = save_after_b_removed_bob  # type: ignore[method-assign]
+    with pytest.raises(Forbidden):
+        await a.service.send_message("bob", chat.id, "sent after bob was removed")
+    assert raced
+    messages, _ = await b.service.history("alice", chat.id)
+    assert [m.content for m in messages] == ["node a caches the chat", "node b caches it too"]
+
+
+async def test_a_retried_client_message_id_is_answered_with_the_first_message(
+    two_nodes: tuple[Container, Container],
+) -> None:
+    """The writer takes a new clientMessageId for unused without asking the store; a
+    retry (here through the other node) is caught by the save and answered with the
+    message stored first."""
+    a, b = two_nodes
+    for user in ("alice", "bob"):
+        await a.service.ensure_user(user)
+    chat = await a.service.create_chat("alice", "team", ["bob"])
+    first = await a.service.send_message("alice", chat.id, "once", client_message_id="k1",
+                                         wait=False)
+    again = await b.service.send_message("alice", chat.id, "once", client_message_id="k1")
+    assert again.duplicate and again.message.id == first.message.id
+    assert again.message.seq == first.message.seq
+    again = await a.service.send_message("alice", chat.id, "once", client_message_id="k1")
+    assert again.duplicate and again.message.id == first.message.id
+    messages, _ = await a.service.history("alice", chat.id)
+    assert [m.content for m in messages] == ["once"]

@@ -23,9 +23,9 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier, Literal
 
-# The payload of this process's NOTIFYs (the store's and the projections'), so its own
-# LISTEN can tell them from other nodes': this process's commits wake its projection
-# runner already, without urgency (infrastructure/projection_runner.py).
+# The payload of this process's NOTIFYs (the store's and the projections'), so a
+# listener can tell its own from other nodes' (infrastructure/projection_runner.py: a
+# runner's own projection cycle does not wake it again).
 COMMITTER = f"{os.getpid()}-{uuid4().hex}"
 
 

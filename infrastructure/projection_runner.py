@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 PROJECTED_CHANNEL = "eschat_projected"  # the leader NOTIFYs it after applying a batch
 # How long a cycle may wait for more events when nobody waits for it: commits this node
 # delivered itself (interfaces/gateway.py) only need the read models eventually, and a
-# cycle per commit at 100 sends/s is 100 transactions/s competing with the writer. On
-# PostgreSQL the NOTIFYs of this process's own commits say so (`COMMITTER`) and do not
-# cut the wait short; other nodes' do.
+# cycle per commit at 100 sends/s is 100 transactions/s competing with the writer. (On
+# PostgreSQL the store's NOTIFY, which wakes every node's runner, cuts it short all the
+# same: see `_listen_loop`.)
 LINGER_S = 0.02
 
 # listener(rows, upto): feed rows in store order, complete up to position `upto`.
@@ -239,9 +239,13 @@ class ProjectionRunner:
                     conn.execute(f'LISTEN "{PROJECTED_CHANNEL}"')
                     while not self._stopped.is_set():
                         for note in conn.notifies(timeout=1.0, stop_after=1):
-                            # This process's own commits: the writer woke the runner
-                            # already, and its own projection cycle needs no other.
-                            self.wake(urgent=note.payload != COMMITTER)
+                            # Every store commit at once, this node's too: a client told
+                            # of a receipt by its socket then asks REST for the message,
+                            # and finds it there (the contract scenario does). Only this
+                            # node's own projection cycles need no other.
+                            own_cycle = (note.channel == PROJECTED_CHANNEL
+                                         and note.payload == COMMITTER)
+                            self.wake(urgent=not own_cycle)
             except Exception:
                 log.warning("LISTEN connection lost; polling until it is back")
                 self._stopped.wait(1.0)

@@ -37,10 +37,10 @@ class AggregateLoader:
         self._cache: LRUCache[UUID, Loaded] = LRUCache(cache_size)
         self.hits = 0
         self.misses = 0
-        # PostgreSQL's recorder checks a batch's reads as it stores it
-        # (infrastructure/postgres_recorder.py): the writer may then skip the
-        # fast-forward, and be told at the save if it missed something.
-        self.optimistic = self._pg_tables() is not None
+        # Our recorders check a batch's reads as they store it (postgres_recorder.py,
+        # sqlite_recorder.py): the writer may then skip the fast-forward, and is told
+        # at the save if it missed something.
+        self.optimistic = bool(getattr(store.recorder, "checks_reads", False))
 
     def __call__(self, ids: Iterable[UUID], *, trust_cache: bool = False,
                  absent: Iterable[UUID] = ()) -> dict[UUID, Loaded]:

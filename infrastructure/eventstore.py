@@ -96,6 +96,7 @@ def event_store_env(location: DatabaseLocation) -> dict[str, str]:
         location.events_path.parent.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": "infrastructure.sqlite_recorder:CheckingSQLiteRecorder",
             "SQLITE_DBNAME": str(location.events_path),
             "SQLITE_LOCK_TIMEOUT": "30",
         }

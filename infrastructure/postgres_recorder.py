@@ -30,6 +30,8 @@ COMMITTER = f"{os.getpid()}-{uuid4().hex}"
 
 
 class ColumnsPostgresRecorder(PostgresApplicationRecorder):
+    checks_reads = True  # insert_events(expect=...): see application/writer.py
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         schema = Identifier(self.datastore.schema)

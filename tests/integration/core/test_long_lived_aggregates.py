@@ -166,13 +166,30 @@ async def test_a_save_that_loses_a_race_is_redone_on_the_winners_state(
         assert view.member_ids == ["olga", "rita"]
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def two_writers(request: pytest.FixtureRequest,
+                tmp_path: Path) -> Iterator[tuple[Container, Container]]:
+    """Two nodes on PostgreSQL; on SQLite, two processes' worth (`--workers 2`): two
+    containers, each with its writer and cache, on one store file."""
+    if request.param == "postgres":
+        reset_postgres()
+        url = PG_URL
+    else:
+        url = f"sqlite:///{tmp_path}/shared.db"
+    a = node(url, tmp_path / "a", "node-a")
+    b = node(url, tmp_path / "b", "node-b")
+    yield a, b
+    b.close()
+    a.close()
+
+
 async def test_a_send_decided_on_a_chat_that_changed_before_its_save_is_refused(
-    two_nodes: tuple[Container, Container],
+    two_writers: tuple[Container, Container],
 ) -> None:
     """Node a decides bob may send from its cached chat; node b removes bob before a's
     save. The save checks, under the store's lock, that the chat it read has not moved:
     it has, so a redoes the send on the stored chat and refuses it. Nothing is stored."""
-    a, b = two_nodes
+    a, b = two_writers
     for user in ("alice", "bob"):
         await a.service.ensure_user(user)
     chat = await a.service.create_chat("alice", "team", ["bob"])
@@ -199,12 +216,12 @@ async def test_a_send_decided_on_a_chat_that_changed_before_its_save_is_refused(
 
 
 async def test_a_retried_client_message_id_is_answered_with_the_first_message(
-    two_nodes: tuple[Container, Container],
+    two_writers: tuple[Container, Container],
 ) -> None:
     """The writer takes a new clientMessageId for unused without asking the store; a
     retry (here through the other node) is caught by the save and answered with the
     message stored first."""
-    a, b = two_nodes
+    a, b = two_writers
     for user in ("alice", "bob"):
         await a.service.ensure_user(user)
     chat = await a.service.create_chat("alice", "team", ["bob"])

@@ -83,9 +83,11 @@ class _Queued:
 # In issue 12's storm over sockets (999 members acking at once) another chat's send ack
 # was p50 212-315 / p99 399-502 ms with 200, 22-41 / 139-276 ms with 32 (2026-12-04).
 # After the collector was tuned and receipts admitted a few per loop turn (2026-12-07):
-# 32 gave 2,136-3,251 receipts/s and p99 56-169 ms; 16 gives 2,562-2,591/s and p99
-# 35-66 ms; 8 fell to 1,500-1,765/s (bench/RESULTS.md).
-BULK_PER_BATCH = 16
+# 32 gave 2,136-3,251 receipts/s and p99 56-169 ms; 16 gave 2,562-2,591/s and p99
+# 35-66 ms; 8 fell to 1,500-1,765/s. Once batches stopped reading the store first
+# (optimistic batches), 16 gave 3,589-3,875/s but p99 112-123 ms: the loop, not the
+# writer, became the limit. 8 gives 2,542-2,660/s and p99 46-88 ms (bench/RESULTS.md).
+BULK_PER_BATCH = 8
 
 
 def _settle_all(results: list[tuple["asyncio.Future[Outcome[Any]]", Any, bool]]) -> None:

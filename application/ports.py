@@ -51,6 +51,10 @@ class ProjectionProgress(Protocol):
         """Waits until every projection has processed `position`."""
         ...
 
+    def delivered(self) -> int:
+        """How far this node has delivered to its sockets from its own commits."""
+        ...
+
 
 class PasswordHasher(Protocol):
     """Async: the adapter runs the KDF on a bounded pool of its own."""

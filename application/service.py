@@ -169,8 +169,15 @@ class ChatService(ChatsPeopleRun, MessagesOverTime, PrivacySettings, TimeTravel,
         outcome = await self._run(commands.remove_member(actor, chat_id, user_id))
         return self._chat_view(outcome.value)
 
+    async def _as_delivered(self) -> None:
+        """Read models at least as far as what this node's sockets were sent from its
+        commits: a client told of a receipt by its socket, asking REST next, finds it.
+        The projections run a moment behind the commit (they linger for more)."""
+        await self._progress.wait_for(self._progress.delivered(), READ_YOUR_WRITES_TIMEOUT)
+
     async def chat_for(self, user_id: str, chat_id: object) -> ChatView:
         """The chat with its members; NotFound or Forbidden for the wrong caller."""
+        await self._as_delivered()
         chat = await asyncio.to_thread(self._read.chat, parse_uuid(chat_id, "chatId"))
         if chat is None:
             raise NotFound("chat not found")
@@ -179,6 +186,7 @@ class ChatService(ChatsPeopleRun, MessagesOverTime, PrivacySettings, TimeTravel,
         return chat
 
     async def chats_of(self, user_id: str) -> list[ChatListItem]:
+        await self._as_delivered()
         return await asyncio.to_thread(self._read.chats_of, user_id)
 
     async def chat_ids_of(self, user_id: str) -> list[str]:
@@ -262,6 +270,7 @@ class ChatService(ChatsPeopleRun, MessagesOverTime, PrivacySettings, TimeTravel,
     async def feed(self, user_id: str, after: int, limit: int = 100) -> list[FeedItem]:
         if not 1 <= limit <= 1000:
             raise InvalidInput("limit must be between 1 and 1000")
+        await self._as_delivered()
         return await asyncio.to_thread(self._read.feed, user_id, after, limit)
 
     # -- presence --------------------------------------------------------------

@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 PROJECTED_CHANNEL = "eschat_projected"  # the leader NOTIFYs it after applying a batch
 # How long a cycle may wait for more events when nobody waits for it: commits this node
 # delivered itself (interfaces/gateway.py) only need the read models eventually, and a
-# cycle per commit at 100 sends/s is 100 transactions/s competing with the writer. (On
-# PostgreSQL the store's NOTIFY, which wakes every node's runner, cuts it short all the
-# same: see `_listen_loop`.)
+# cycle per commit at 100 sends/s is 100 transactions/s competing with the writer. On
+# PostgreSQL the NOTIFYs of this process's own commits say so (`COMMITTER`) and do not
+# cut the wait short; other nodes' do. Reads that must reflect what this node
+# delivered wait for it (`delivered`, application/service.py).
 LINGER_S = 0.02
 
 # listener(rows, upto): feed rows in store order, complete up to position `upto`.
@@ -119,6 +120,10 @@ class ProjectionRunner:
         self._listeners.append(listener)
         if delivered is not None:
             self._delivered = delivered
+
+    def delivered(self) -> int:
+        """How far this node has delivered from its own commits (0 without a gateway)."""
+        return self._delivered()
 
     @property
     def position(self) -> int:
@@ -239,13 +244,9 @@ class ProjectionRunner:
                     conn.execute(f'LISTEN "{PROJECTED_CHANNEL}"')
                     while not self._stopped.is_set():
                         for note in conn.notifies(timeout=1.0, stop_after=1):
-                            # Every store commit at once, this node's too: a client told
-                            # of a receipt by its socket then asks REST for the message,
-                            # and finds it there (the contract scenario does). Only this
-                            # node's own projection cycles need no other.
-                            own_cycle = (note.channel == PROJECTED_CHANNEL
-                                         and note.payload == COMMITTER)
-                            self.wake(urgent=not own_cycle)
+                            # This process's own commits: the writer woke the runner
+                            # already, and its own projection cycle needs no other.
+                            self.wake(urgent=note.payload != COMMITTER)
             except Exception:
                 log.warning("LISTEN connection lost; polling until it is back")
                 self._stopped.wait(1.0)

@@ -20,8 +20,8 @@ from eventsourcing.persistence import StoredEvent
 from psycopg.rows import tuple_row
 
 from application.unit_of_work import Loaded
+from infrastructure.sqlite_recorder import versions_table
 
-CHUNK = 400
 CACHE_SIZE = 5000
 # PostgreSQL reads at most this many events per aggregate per query, and asks again
 # for the aggregates that filled it. A LIMIT per aggregate keeps the plan a walk of the
@@ -195,19 +195,16 @@ class AggregateLoader:
         last = (" AND e.originator_version = (SELECT MAX(t.originator_version) FROM {t} t"
                 " WHERE t.originator_id = e.originator_id)") if latest else (
             " AND e.originator_version = 1" if first else "")
-        ids = list(versions)
         rows: list[tuple[Any, ...]] = []
         if position == "notification_id":
             columns = columns.replace("e.notification_id", "e.rowid")
         with datastore.transaction(commit=False) as c:  # SQLite: hex text
-            for i in range(0, len(ids), CHUNK):
-                part = ids[i:i + CHUNK]
-                values = ",".join(["(?, ?)"] * len(part))
+            for with_w, params in versions_table(versions):
                 c.execute(
-                    f"WITH w(id, v) AS (VALUES {values}) SELECT {columns} FROM {table} e"
+                    f"{with_w} SELECT {columns} FROM {table} e"
                     " JOIN w ON e.originator_id = w.id AND e.originator_version > w.v"
                     + last.format(t=table) + " ORDER BY e.originator_id, e.originator_version",
-                    [x for u in part for x in (u.hex, versions[u])])
+                    params)
                 rows.extend(tuple(r) for r in c.fetchall())
         return rows
 

@@ -8,7 +8,7 @@ reader upgrading to writer sees the latest commit), so no other process (`eschat
 serve --workers N`) can commit between the check and this commit. A moved aggregate
 fails the batch with IntegrityError, as a version conflict does."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -34,14 +34,20 @@ class CheckingSQLiteRecorder(SQLiteApplicationRecorder):
     def _check(self, cursor: Any, expect: Mapping[UUID, int], first_own: int) -> None:
         """Raises if an aggregate read has an event beyond its expected version that
         this batch did not just insert (rowids from `first_own` on are its own)."""
-        pairs = list(expect.items())
-        for i in range(0, len(pairs), CHUNK):
-            part = pairs[i:i + CHUNK]
-            values = ", ".join(["(?, ?)"] * len(part))
+        for with_w, params in versions_table(expect):
             cursor.execute(
-                f"WITH w(id, v) AS (VALUES {values}) SELECT 1 FROM {self.events_table_name} e"
-                " JOIN w ON e.originator_id = w.id AND e.originator_version > w.v"
-                " WHERE e.rowid < ? LIMIT 1",
-                [x for uid, version in part for x in (uid.hex, version)] + [first_own])
+                f"{with_w} SELECT 1 FROM {self.events_table_name} e JOIN w"
+                " ON e.originator_id = w.id AND e.originator_version > w.v"
+                " WHERE e.rowid < ? LIMIT 1", [*params, first_own])
             if cursor.fetchone() is not None:
                 raise IntegrityError("stale read: an aggregate the batch read has changed since")
+
+
+def versions_table(versions: Mapping[UUID, int]) -> Iterator[tuple[str, list[Any]]]:
+    """`WITH w(id, v) AS (VALUES ...)` and its parameters for (aggregate id, version)
+    pairs, CHUNK at a time (SQLite keeps ids as hex text)."""
+    pairs = list(versions.items())
+    for i in range(0, len(pairs), CHUNK):
+        part = pairs[i:i + CHUNK]
+        yield (f"WITH w(id, v) AS (VALUES {', '.join(['(?, ?)'] * len(part))})",
+               [x for uid, version in part for x in (uid.hex, version)])

@@ -4,7 +4,7 @@ wrote meanwhile (two nodes on one PostgreSQL), and a chat's size of history does
 not change what it answers."""
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -29,14 +29,40 @@ def node(database_url: str, data_dir: Path, node_id: str) -> Container:
     return container
 
 
-@pytest.fixture
-def two_nodes(tmp_path: Path) -> Iterator[tuple[Container, Container]]:
-    reset_postgres()
-    a = node(PG_URL, tmp_path / "a", "node-a")
-    b = node(PG_URL, tmp_path / "b", "node-b")
+def pair(database_url: str, data_dir: Path) -> Iterator[tuple[Container, Container]]:
+    a = node(database_url, data_dir / "a", "node-a")
+    b = node(database_url, data_dir / "b", "node-b")
     yield a, b
     b.close()
     a.close()
+
+
+class BeforeFirstSave:
+    """Runs `other` (a coroutine, on the test's loop) once on `container`'s writer
+    thread, after the writer decided a batch and before it stores it: a race with
+    another node, made to happen."""
+
+    def __init__(self, container: Container, other: Callable[[], Awaitable[Any]]) -> None:
+        self.ran = False
+        loop = asyncio.get_running_loop()
+        save = container.store.save
+
+        async def run() -> None:
+            await other()
+
+        def save_after_other(*aggregates: Any, **kwargs: Any) -> Any:
+            if not self.ran:
+                self.ran = True
+                asyncio.run_coroutine_threadsafe(run(), loop).result(30)
+            return save(*aggregates, **kwargs)
+
+        container.store.save = save_after_other  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def two_nodes(tmp_path: Path) -> Iterator[tuple[Container, Container]]:
+    reset_postgres()
+    yield from pair(PG_URL, tmp_path)
 
 
 async def test_a_cached_chat_sees_what_another_node_changed(
@@ -145,22 +171,10 @@ async def test_a_save_that_loses_a_race_is_redone_on_the_winners_state(
     chat = await a.service.create_chat("olga", "t", [])
     invite = await a.service.create_invite("olga", chat.id, None, 1)
     await a.service.send_message("olga", chat.id, "node a caches the chat")
-    loop = asyncio.get_running_loop()
-    save = a.store.save
-    raced = False
-
-    def save_after_b_won(*aggregates: Any, **kwargs: Any) -> Any:
-        nonlocal raced
-        if not raced:  # on a's writer thread, between its load and its save
-            raced = True
-            asyncio.run_coroutine_threadsafe(
-                b.service.accept_invite("rita", invite.code), loop).result(30)
-        return save(*aggregates, **kwargs)
-
-    a.store.save = save_after_b_won  # type: ignore[method-assign]
+    race = BeforeFirstSave(a, lambda: b.service.accept_invite("rita", invite.code))
     with pytest.raises(Gone):
         await a.service.accept_invite("ron", invite.code)
-    assert raced
+    assert race.ran
     for node_ in (a, b):
         view = await node_.service.chat_for("olga", chat.id)
         assert view.member_ids == ["olga", "rita"]
@@ -176,11 +190,7 @@ def two_writers(request: pytest.FixtureRequest,
         url = PG_URL
     else:
         url = f"sqlite:///{tmp_path}/shared.db"
-    a = node(url, tmp_path / "a", "node-a")
-    b = node(url, tmp_path / "b", "node-b")
-    yield a, b
-    b.close()
-    a.close()
+    yield from pair(url, tmp_path)
 
 
 async def test_a_send_decided_on_a_chat_that_changed_before_its_save_is_refused(
@@ -195,22 +205,10 @@ async def test_a_send_decided_on_a_chat_that_changed_before_its_save_is_refused(
     chat = await a.service.create_chat("alice", "team", ["bob"])
     await a.service.send_message("bob", chat.id, "node a caches the chat")
     await b.service.send_message("alice", chat.id, "node b caches it too")
-    loop = asyncio.get_running_loop()
-    save = a.store.save
-    raced = False
-
-    def save_after_b_removed_bob(*aggregates: Any, **kwargs: Any) -> Any:
-        nonlocal raced
-        if not raced:  # on a's writer thread, after it decided, before it stores
-            raced = True
-            asyncio.run_coroutine_threadsafe(
-                b.service.remove_member("alice", chat.id, "bob"), loop).result(30)
-        return save(*aggregates, **kwargs)
-
-    a.store.save = save_after_b_removed_bob  # type: ignore[method-assign]
+    race = BeforeFirstSave(a, lambda: b.service.remove_member("alice", chat.id, "bob"))
     with pytest.raises(Forbidden):
         await a.service.send_message("bob", chat.id, "sent after bob was removed")
-    assert raced
+    assert race.ran
     messages, _ = await b.service.history("alice", chat.id)
     assert [m.content for m in messages] == ["node a caches the chat", "node b caches it too"]
 

@@ -41,6 +41,7 @@ class AggregateLoader:
         # sqlite_recorder.py): the writer may then skip the fast-forward, and is told
         # at the save if it missed something.
         self.optimistic = bool(getattr(store.recorder, "checks_reads", False))
+        self._pg = self._pg_tables()
 
     def __call__(self, ids: Iterable[UUID], *, trust_cache: bool = False,
                  absent: Iterable[UUID] = ()) -> dict[UUID, Loaded]:
@@ -64,7 +65,7 @@ class AggregateLoader:
             found = {}
         if not cached and not missing:
             return found
-        if self._pg_tables() is not None:
+        if self._pg is not None:
             # One round trip for all (a send names a cached chat and a new message
             # id: three queries otherwise, each a pool checkout and a wait).
             snapshots, newer, firsts = self._pg_load(cached, missing)
@@ -82,19 +83,18 @@ class AggregateLoader:
             if events:
                 project_aggregate(entry.aggregate, events)
             found[aggregate_id] = entry
-        if missing:
-            for aggregate_id in missing:
-                events, position = newer.get(aggregate_id, ([], None))
-                start = snapshots.get(aggregate_id)
-                if start is None and not events:
-                    continue  # does not exist (misses are not cached: another node may create it)
-                aggregate = project_aggregate(None, [start, *events] if start else events)
-                if aggregate is None:
-                    continue
-                entry = Loaded(aggregate, position if position is not None
-                               else firsts.get(aggregate_id))
-                self._cache.put(aggregate_id, entry)
-                found[aggregate_id] = entry
+        for aggregate_id in missing:
+            events, position = newer.get(aggregate_id, ([], None))
+            start = snapshots.get(aggregate_id)
+            if start is None and not events:
+                continue  # does not exist (misses are not cached: another node may create it)
+            aggregate = project_aggregate(None, [start, *events] if start else events)
+            if aggregate is None:
+                continue
+            entry = Loaded(aggregate, position if position is not None
+                           else firsts.get(aggregate_id))
+            self._cache.put(aggregate_id, entry)
+            found[aggregate_id] = entry
         return found
 
     def remember(self, entries: Iterable[Loaded]) -> None:
@@ -123,9 +123,8 @@ class AggregateLoader:
         """What `__call__` needs, in one query: each missing aggregate's latest snapshot,
         the events after it (after the cached version for a cached one), and the
         position of the first event of those loaded from a snapshot."""
-        tables = self._pg_tables()
-        assert tables is not None
-        datastore, events_table, snapshots_table = tables
+        assert self._pg is not None
+        datastore, events_table, snapshots_table = self._pg
         ids = [*cached, *missing]
         versions = [c.aggregate.version for c in cached.values()] + [0] * len(missing)
         loads = [False] * len(cached) + [True] * len(missing)
@@ -134,12 +133,7 @@ class AggregateLoader:
         event_rows = [r[1:] for r in rows if r[0] == 1]
         snapshots = {uid: events[-1] for uid, (events, _) in self._decode(snapshot_rows).items()}
         newer = self._decode(event_rows)
-        # An aggregate with more than a page of events: the rest page by page.
-        counts: dict[UUID, int] = defaultdict(int)
-        for row in event_rows:
-            counts[row[0]] += 1
-        full = {uid: newer[uid][0][-1].originator_version
-                for uid, n in counts.items() if n == PG_PAGE}
+        full = _full_pages(event_rows)  # more than a page of events: the rest page by page
         if full:
             for uid, (events, _) in self._events_after(full).items():
                 newer[uid][0].extend(events)
@@ -209,6 +203,17 @@ class AggregateLoader:
         return rows
 
 
+def _full_pages(rows: list[tuple[Any, ...]]) -> dict[UUID, int]:
+    """Aggregates with PG_PAGE rows (id, version, ...) in `rows`, and the last version
+    read of each: where the next page starts."""
+    counts: dict[UUID, int] = defaultdict(int)
+    last: dict[UUID, int] = {}
+    for row in rows:
+        counts[row[0]] += 1
+        last[row[0]] = row[1]
+    return {uid: last[uid] for uid, n in counts.items() if n == PG_PAGE}
+
+
 def _pg_load_rows(datastore: Any, events: str, snapshots: str | None, ids: list[UUID],
                   versions: list[int], loads: list[bool]) -> list[tuple[Any, ...]]:
     """Rows (kind, id, version, topic, state, position): kind 0 the latest snapshot of
@@ -264,12 +269,7 @@ def _pg_rows(datastore: Any, table: str, columns: str, versions: dict[UUID, int]
             rows.extend(page)
             if latest or first:
                 break
-            counts: dict[UUID, int] = defaultdict(int)
-            last: dict[UUID, int] = {}
-            for row in page:
-                counts[row[0]] += 1
-                last[row[0]] = row[1]
-            pending = {uid: last[uid] for uid, n in counts.items() if n == PG_PAGE}
+            pending = _full_pages(page)
     if len(rows) > PG_PAGE:  # pages of one aggregate came in separate queries
         rows.sort(key=lambda r: (r[0], r[1]))
     return rows

@@ -5,8 +5,13 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
-from eventsourcing.domain import MutableOrImmutableAggregate, Snapshot
-from eventsourcing.persistence import Mapper, Notification, Transcoder
+from eventsourcing.domain import (
+    BaseAggregate,
+    DomainEventProtocol,
+    MutableOrImmutableAggregate,
+    Snapshot,
+)
+from eventsourcing.persistence import Mapper, Notification, Recording, Transcoder
 
 from domain.blocks import Blocks
 from domain.chat import Chat
@@ -51,6 +56,24 @@ class ChatEventStore(Application[UUID]):
     def construct_mapper(self) -> Mapper[UUID]:
         """Personal fields sealed with their author's key (infrastructure/sealing.py)."""
         return SealingMapper(self.construct_transcoder(), self.keyring)
+
+    def save(self, *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+             **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's save, with our aggregates' events collected directly: its
+        `collect_events` checks each object against two runtime Protocols, ~29 us per
+        aggregate, on the writer thread for every aggregate of every batch."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for obj in objs:
+            if isinstance(obj, BaseAggregate):
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+            else:
+                processing_event.collect_events(obj)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings: list[Recording[UUID]] = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> Any:
         # An edit is sealed with its message's sender, which the edit does not name.

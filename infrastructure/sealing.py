@@ -36,6 +36,12 @@ from infrastructure.database_url import DatabaseLocation, PostgresLocation, Sqli
 log = logging.getLogger(__name__)
 
 CACHE_TTL_S = 5.0
+# The background refresher wakes this often. It fetches again every key used within
+# KEEP_FRESH_S that would expire before its next two turns: the keys of people who keep
+# writing never expire on the write or delivery path. (At 1,000 members, each author's
+# key went stale every 5 s: a round trip in the writer ~200 times a second.)
+REFRESH_EVERY_S = 1.0
+KEEP_FRESH_S = 60.0
 # Users per background query (SQLite binds one variable per user).
 REFRESH_CHUNK = 500
 NONCE_BYTES = 12
@@ -207,15 +213,19 @@ class _Entry:
 
 class Keyring:
     def __init__(self, store: KeyStore, ttl_s: float = CACHE_TTL_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 refresh_every_s: float = REFRESH_EVERY_S) -> None:
         self.store = store
         self._ttl = ttl_s
         self._clock = clock
+        self._every = refresh_every_s
         self._cache: dict[str, _Entry] = {}
+        self._used: dict[str, float] = {}  # user -> when a key lookup last wanted them
         self._lock = threading.Lock()
-        self._stale: set[str] = set()  # to fetch in the background (is_erased_cached)
-        self._fetching: set[str] = set()  # being fetched in the background
-        self._refreshing = False
+        self._stale: set[str] = set()  # to fetch in the background now (is_erased_cached)
+        self._wake = threading.Event()  # the refresher: something is stale
+        self._closed = threading.Event()
+        self._refresher: threading.Thread | None = None
 
     def _fresh(self, user_ids: Iterable[str]) -> dict[str, _Entry]:
         now = self._clock()
@@ -226,6 +236,9 @@ class Keyring:
         missing = [u for u in wanted if u not in found]
         if missing:
             found.update(self._fetch(missing, now))
+        self._used.update(dict.fromkeys(wanted, now))  # one C-level update: atomic
+        if self._refresher is None:
+            self._start_refresher()
         return found
 
     def _fetch(self, user_ids: list[str], now: float) -> dict[str, _Entry]:
@@ -242,9 +255,8 @@ class Keyring:
     def is_erased_cached(self, user_id: str) -> bool:
         """`is_erased` without waiting for the key store, for the event loop's checks
         (every connect, REST call and client event): a stale entry answers as it stands
-        and is fetched again in the background, with every user that went stale
-        meanwhile. (Fetching on the loop made a 1,000-member receipt storm wait ~1 ms per
-        member every 5 s.)
+        and is fetched again in the background at once. (Fetching on the loop made a
+        1,000-member receipt storm wait ~1 ms per member every 5 s.)
         `destroy` on this node marks the cache at once; another node's erasure shows
         within the TTL and one query. A user never looked up here is looked up now."""
         now = self._clock()
@@ -257,32 +269,42 @@ class Keyring:
         if now - entry.at < self._ttl:
             return entry.erased
         with self._lock:
-            if user_id in self._fetching:
-                start = False
-            else:
-                self._stale.add(user_id)
-                start, self._refreshing = not self._refreshing, True
-        if start:
-            threading.Thread(target=self._refresh_stale, name="eschat-keyring",
-                             daemon=True).start()
+            self._stale.add(user_id)
+        self._wake.set()
         return entry.erased
 
-    def _refresh_stale(self) -> None:
-        while True:
-            with self._lock:
-                stale, self._stale = list(self._stale), set()
-                self._fetching = set(stale)
-                if not stale:
-                    self._refreshing = False
-                    return
-            try:
-                for i in range(0, len(stale), REFRESH_CHUNK):
-                    self._fetch(stale[i:i + REFRESH_CHUNK], self._clock())
-            except Exception:  # the store is away: the next check asks again
-                log.exception("could not refresh erasure state of %d users", len(stale))
-                with self._lock:
-                    self._refreshing, self._fetching = False, set()
+    def _start_refresher(self) -> None:
+        with self._lock:
+            if self._refresher is not None or self._closed.is_set():
                 return
+            self._refresher = threading.Thread(target=self._refresh, name="eschat-keyring",
+                                               daemon=True)
+        self._refresher.start()
+
+    def _refresh(self) -> None:
+        """Each turn: the users found stale, and those used lately whose key would
+        expire before the next two turns, in one query per REFRESH_CHUNK."""
+        while True:
+            self._wake.wait(self._every)
+            if self._closed.is_set():
+                return
+            self._wake.clear()
+            now = self._clock()
+            expiring = now - self._ttl + 2 * self._every
+            with self._lock:
+                due = self._stale
+                self._stale = set()
+                for user, used in list(self._used.items()):
+                    if now - used > KEEP_FRESH_S:
+                        del self._used[user]
+                    elif (e := self._cache.get(user)) is None or e.at <= expiring:
+                        due.add(user)
+            users = sorted(due)
+            try:
+                for i in range(0, len(users), REFRESH_CHUNK):
+                    self._fetch(users[i:i + REFRESH_CHUNK], self._clock())
+            except Exception:  # the store is away: the next turn asks again
+                log.exception("could not refresh the keys of %d users", len(users))
 
     def seal(self, author: str, text: str) -> Sealed:
         entry = self._fresh([author])[author]
@@ -344,6 +366,10 @@ class Keyring:
             self._cache[user_id] = _Entry(None, True, self._clock())
 
     def close(self) -> None:
+        self._closed.set()
+        self._wake.set()
+        if self._refresher is not None and self._refresher is not threading.current_thread():
+            self._refresher.join(5)
         self.store.close()
 
 

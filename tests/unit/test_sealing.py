@@ -2,7 +2,9 @@
 key of their author; a destroyed key opens as None, in this process at once and in
 another after its key cache's time to live."""
 
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from uuid import uuid4
 
@@ -104,3 +106,57 @@ def test_the_event_loops_check_never_waits_for_the_key_store_once_it_knows_the_u
         assert time.monotonic() < deadline, "the background refresh never came"
         time.sleep(0.01)
     assert fetched == [["alice"], ["alice"]]
+
+
+def test_a_key_in_use_is_fetched_again_in_the_background_before_it_expires(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    store = SqliteKeyStore(tmp_path / "keys.db")
+    held = threading.Event()
+    calls: list[tuple[str, list[str]]] = []
+    fetch = store.fetch
+
+    def held_fetch(user_ids: list[str]) -> dict[str, bytes | None]:
+        calls.append((threading.current_thread().name, list(user_ids)))
+        if threading.current_thread().name == "eschat-keyring":
+            held.wait(5)
+        return fetch(user_ids)
+
+    def wait_for(condition: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 5
+        while not condition():
+            assert time.monotonic() < deadline, "the background refresher never came"
+            time.sleep(0.01)
+
+    store.fetch = held_fetch  # type: ignore[method-assign]
+    here = Keyring(store, clock=clock, refresh_every_s=0.05)
+    try:
+        here.seal("alice", "one")  # first use: looked up (and created) now
+        time.sleep(0.2)  # a few refresher turns: far from expiring, nothing fetched
+        assert [name for name, _ in calls] == ["MainThread"]
+
+        clock.now = 4.95  # expires before the refresher's next two turns: fetched by it
+        sealed = here.seal("alice", "two")  # still valid: no wait for the key store
+        wait_for(lambda: len(calls) == 2)
+        assert calls[1] == ("eschat-keyring", ["alice"])
+        assert here.open(sealed) == "two"  # while the background fetch is held
+        held.set()
+        wait_for(lambda: here._cache["alice"].at == 4.95)
+
+        clock.now = 9.0  # 9 s after the first lookup, 4.05 s after the background one
+        assert here.open(here.seal("alice", "three")) == "three"
+        assert [name for name, _ in calls].count("MainThread") == 1  # never waited again
+
+        Keyring(SqliteKeyStore(tmp_path / "keys.db")).destroy("alice")  # another node
+        clock.now = 9.96  # expiring: the refresher finds the tombstone
+        wait_for(lambda: here._cache["alice"].erased)
+        assert here.open(sealed) is None
+
+        clock.now = 100.0  # not used for a minute: no longer kept fresh
+        wait_for(lambda: "alice" not in here._used)
+        fetched = len(calls)
+        time.sleep(0.2)
+        assert len(calls) == fetched
+    finally:
+        here.close()

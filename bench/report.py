@@ -232,7 +232,72 @@ def targets(rows: list[Row]) -> str:
     return table(["target", "goal", "eschat vs peer", "ratio", ""], lines)
 
 
+# What a repeated run (`--repeat N`) is ranked by, per (scenario, mode): the run with the
+# median of this figure stands for all N in the tables.
+RANKED_BY: dict[tuple[str, str], tuple[str, Any]] = {
+    ("latency", "fixed-rate"): ("p99 ms", lambda r: r["latency_ms"]["p99"]),
+    ("rooms", "fixed-rate"): ("p99 ms", lambda r: r["latency_ms"]["p99"]),
+    ("fanout", "fixed-rate"): ("p99 ms", lambda r: r["latency_ms"]["p99"]),
+    ("rooms", "throughput"): ("acks/s", lambda r: r["acks_per_s"]),
+    ("fanout", "throughput"): ("deliveries/s", lambda r: r["deliveries_per_s"]),
+    ("storm", "throughput"): ("ack p99 ms", lambda r: r["ack_ms"]["p99"]),
+}
+
+
+def _group(row: Row) -> tuple[Any, ...]:
+    return (row["server"], row["scenario"], row.get("mode"), row.get("client"))
+
+
+def _figure(row: Row) -> float | None:
+    ranked = RANKED_BY.get((row["scenario"], row.get("mode", "")))
+    if ranked is None or row.get("na"):
+        return None
+    try:
+        return float(ranked[1](row))
+    except (KeyError, TypeError):
+        return None
+
+
+def medians(rows: list[Row]) -> list[Row]:
+    """One row per server, scenario, mode and load generator: of repeated runs, the one
+    with the median figure of RANKED_BY (the lower middle of an even count; the first
+    run where there is no such figure). Whole rows, so every column is one run's."""
+    groups: dict[tuple[Any, ...], list[Row]] = {}
+    for r in rows:
+        groups.setdefault(_group(r), []).append(r)
+    out = []
+    for group in groups.values():
+        ranked = [r for r in group if _figure(r) is not None]
+        if len(ranked) < 2:
+            out.append(group[0])
+            continue
+        ranked.sort(key=lambda r: _figure(r) or 0.0)
+        out.append(ranked[(len(ranked) - 1) // 2])
+    return out
+
+
+def repeats(rows: list[Row]) -> str:
+    """Each repeated group's figure in every run, in run order, and the median reported."""
+    groups: dict[tuple[Any, ...], list[Row]] = {}
+    for r in rows:
+        groups.setdefault(_group(r), []).append(r)
+    lines = []
+    for (server, scenario, mode, client), group in groups.items():
+        figures = [_figure(r) for r in group]
+        if len(group) < 2 or None in figures:
+            continue
+        digits = 1 if "ms" in RANKED_BY[(scenario, mode)][0] else 0
+        median = _figure(next(r for r in medians(group)))
+        lines.append([server, f"{scenario} {mode} ({client})", RANKED_BY[(scenario, mode)][0],
+                      ", ".join(num(f, digits) for f in figures), num(median, digits)])
+    return table(["server", "scenario", "figure", "each run, in order", "median (in the tables)"],
+                 lines) if lines else ""
+
+
 def markdown(rows: list[Row]) -> str:
+    """The tables of the median run of each repeated group, then every run's figure."""
+    every = rows
+    rows = medians(rows)
     parts = []
     chat = [r for r in rows if r["scenario"] in ("latency", "rooms", "fanout", "storm")]
     for client in dict.fromkeys(r.get("client") for r in chat if not r.get("na")):
@@ -251,4 +316,7 @@ def markdown(rows: list[Row]) -> str:
         if subset:
             parts.append(f"### {title}\n\n{render(subset)}")
     parts.append(f"### Targets (ratios within this run)\n\n{targets(rows)}")
+    if spread := repeats(every):
+        parts.append("### Repeats (`--repeat`): the tables above show each group's median run"
+                     f"\n\n{spread}")
     return "\n\n".join(parts) + "\n"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import profile_report
+from bench import profile_report, report
 from bench.scenarios import delivery_lag
 
 
@@ -54,3 +54,36 @@ def test_profile_report_sorts_samples_into_threads_and_stages(tmp_path: Path) ->
     staged = profile_report.stages(stacks, per=100)
     assert "60.0%   3.000 ms  publish: fan-out from the feed" in staged
     assert "20.0%   1.000 ms  writer: save (eventsourcing + SQL)" in staged
+
+
+def test_a_repeated_run_reports_each_groups_median_run_and_lists_every_run() -> None:
+    def latency(server: str, p99: float, run: int) -> dict[str, object]:
+        return {"server": server, "scenario": "latency", "mode": "fixed-rate", "client": "sio",
+                "latency_ms": {"p50": p99 / 2, "p99": p99}, "run": run}
+
+    def rooms(server: str, acks: float, run: int) -> dict[str, object]:
+        return {"server": server, "scenario": "rooms", "mode": "throughput", "client": "sio",
+                "acks_per_s": acks, "run": run}
+
+    rows = [latency("eschat-postgres", 9.0, 0), rooms("eschat-postgres", 2_000, 0),
+            latency("node-socketio-pg", 7.0, 0),
+            latency("eschat-postgres", 15.0, 1), rooms("eschat-postgres", 3_000, 1),
+            latency("node-socketio-pg", 6.0, 1),
+            latency("eschat-postgres", 6.0, 2), rooms("eschat-postgres", 2_500, 2),
+            latency("node-socketio-pg", 30.0, 2),
+            {"server": "eschat-sqlite", "scenario": "idle", "run": 0},
+            {"server": "eschat-sqlite", "scenario": "idle", "run": 1}]
+    chosen = report.medians(rows)
+    assert [(r["server"], r["scenario"], r["run"]) for r in chosen] == [
+        ("eschat-postgres", "latency", 0),  # p99 9 of 6, 9, 15
+        ("eschat-postgres", "rooms", 2),  # 2,500 acks/s of 2,000, 2,500, 3,000
+        ("node-socketio-pg", "latency", 0),  # 7 of 6, 7, 30
+        ("eschat-sqlite", "idle", 0),  # no figure to rank by: the first run
+    ]
+    spread = report.repeats(rows)
+    assert "| eschat-postgres | latency fixed-rate (sio) | p99 ms | 9.0, 15.0, 6.0 | 9.0 |" \
+        in spread
+    assert "| eschat-postgres | rooms throughput (sio) | acks/s | 2,000, 3,000, 2,500 | 2,500 |" \
+        in spread
+    assert "idle" not in spread
+    assert report.medians(rows[:3]) == rows[:3]  # one run: as it was

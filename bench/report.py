@@ -287,7 +287,7 @@ def repeats(rows: list[Row]) -> str:
         if len(group) < 2 or None in figures:
             continue
         digits = 1 if "ms" in RANKED_BY[(scenario, mode)][0] else 0
-        median = _figure(next(r for r in medians(group)))
+        median = _figure(medians(group)[0])
         lines.append([server, f"{scenario} {mode} ({client})", RANKED_BY[(scenario, mode)][0],
                       ", ".join(num(f, digits) for f in figures), num(median, digits)])
     return table(["server", "scenario", "figure", "each run, in order", "median (in the tables)"],

@@ -8,8 +8,10 @@ Erasing the author replaces the key by a tombstone: from then on every sealed fi
 opens as None, in every process, replay and rebuild. Keys are never in events, logs or Kafka.
 
 Each process caches keys for `CACHE_TTL_S`: another node honours an erasure within that
-time (the node that erases, at once). A write by an erased author (queued before the
-erasure) is sealed with a throwaway key: unreadable from the start."""
+time (the node that erases, at once). A background thread per process fetches again the
+keys of people who keep writing before they expire, so a send does not wait for them.
+A write by an erased author (queued before the erasure) is sealed with a throwaway key:
+unreadable from the start."""
 
 import base64
 import logging

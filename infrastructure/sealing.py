@@ -239,8 +239,7 @@ class Keyring:
         if missing:
             found.update(self._fetch(missing, now))
         self._used.update(dict.fromkeys(wanted, now))  # one C-level update: atomic
-        if self._refresher is None:
-            self._start_refresher()
+        self._ensure_refresher()
         return found
 
     def _fetch(self, user_ids: list[str], now: float) -> dict[str, _Entry]:
@@ -272,10 +271,13 @@ class Keyring:
             return entry.erased
         with self._lock:
             self._stale.add(user_id)
+        self._ensure_refresher()  # `destroy` fills the cache without starting it
         self._wake.set()
         return entry.erased
 
-    def _start_refresher(self) -> None:
+    def _ensure_refresher(self) -> None:
+        if self._refresher is not None:
+            return
         with self._lock:
             if self._refresher is not None or self._closed.is_set():
                 return
@@ -294,13 +296,14 @@ class Keyring:
             now = self._clock()
             expiring = now - self._ttl + 2 * self._every
             with self._lock:
-                due = self._stale
-                self._stale = set()
-                for user, used in list(self._used.items()):
-                    if now - used > KEEP_FRESH_S:
-                        del self._used[user]
-                    elif (e := self._cache.get(user)) is None or e.at <= expiring:
-                        due.add(user)
+                due, self._stale = self._stale, set()
+            # Without the lock: the loop's stale checks take it, and a scan of thousands
+            # of users must not hold them up (dict reads are atomic; entries are whole).
+            for user, used in list(self._used.items()):
+                if now - used > KEEP_FRESH_S:
+                    self._used.pop(user, None)
+                elif (e := self._cache.get(user)) is None or e.at <= expiring:
+                    due.add(user)
             users = sorted(due)
             try:
                 for i in range(0, len(users), REFRESH_CHUNK):
@@ -370,8 +373,10 @@ class Keyring:
     def close(self) -> None:
         self._closed.set()
         self._wake.set()
-        if self._refresher is not None and self._refresher is not threading.current_thread():
-            self._refresher.join(5)
+        refresher = self._refresher
+        if refresher is not None and refresher.is_alive() \
+                and refresher is not threading.current_thread():
+            refresher.join(5)
         self.store.close()
 
 

@@ -5,7 +5,8 @@ and the insert, a sync for the notification ids, then COMMIT, each step a trip
 through psycopg's pipeline in Python, and the batch sent as one array of a composite
 type that psycopg escapes byte by byte in Python. Here one statement does it all:
 `SELECT` of a function (created with the table) that takes the table lock, checks that
-nothing the batch read has moved (`expect`, application/writer.py), NOTIFYs and inserts
+nothing the batch read has moved (`expect`, application/writer.py), NOTIFYs (unless the
+node serves alone: infrastructure/peers.py) and inserts
 the rows from four binary arrays, one per column, zipped back by `unnest`. On the
 autocommit connection that statement is its own transaction, so the commit comes with
 its answer: one round trip per batch. The rows, their order, the lock, NOTIFY and
@@ -24,6 +25,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier, Literal
 
+from infrastructure.peers import Peers
+
 # The payload of this process's NOTIFYs (the store's and the projections'), so a
 # listener can tell its own from other nodes' (infrastructure/projection_runner.py: a
 # runner's own projection cycle does not wake it again).
@@ -32,6 +35,9 @@ COMMITTER = f"{os.getpid()}-{uuid4().hex}"
 
 class ColumnsPostgresRecorder(PostgresApplicationRecorder):
     checks_reads = True  # insert_events(expect=...): see application/writer.py
+    # Set by the composition root of a serving node: while it says this node is alone,
+    # inserts NOTIFY nobody. Unset (the CLI, tests), every insert NOTIFYs.
+    peers: Peers | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -57,7 +63,8 @@ class ColumnsPostgresRecorder(PostgresApplicationRecorder):
             " RAISE unique_violation USING MESSAGE = 'stale read: an aggregate the batch"
             " read has changed since';"
             " END IF;"
-            " PERFORM pg_notify({channel}, committer);"
+            # A null committer: nobody else follows this node's commits (peers.py).
+            " IF committer IS NOT NULL THEN PERFORM pg_notify({channel}, committer); END IF;"
             " RETURN QUERY INSERT INTO {schema}.{table}"
             " (originator_id, originator_version, topic, state)"
             " SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id;"
@@ -88,7 +95,7 @@ class ColumnsPostgresRecorder(PostgresApplicationRecorder):
                 [e.originator_version for e in stored_events],
                 [e.topic for e in stored_events],
                 [e.state for e in stored_events],
-                COMMITTER,
+                None if self.peers is not None and self.peers.alone() else COMMITTER,
                 list(expect),
                 list(expect.values()),
             ), prepare=True)

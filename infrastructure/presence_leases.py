@@ -9,6 +9,7 @@ old Heartbeat events are ignored) no longer counts."""
 
 import time
 
+from infrastructure.peers import Peers
 from infrastructure.readmodels.database import Database
 
 DDL = ("CREATE TABLE IF NOT EXISTS node_leases (node_id TEXT PRIMARY KEY,"
@@ -18,8 +19,9 @@ FORGET_AFTER_S = 86_400.0
 
 
 class SqlNodeLeases:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, peers: Peers | None = None) -> None:
         self._db = db
+        self._peers = peers  # told at each renewal whether another node holds a lease
         with db.transaction() as tx:
             tx.execute(DDL)
 
@@ -32,6 +34,11 @@ class SqlNodeLeases:
                 (node_id, now + lease_seconds))
             tx.execute("DELETE FROM node_leases WHERE lease_until < %s",
                        (now - FORGET_AFTER_S,))
+            if self._peers is not None:
+                others = tx.fetchall(
+                    "SELECT 1 FROM node_leases WHERE node_id <> %s AND lease_until >= %s"
+                    " LIMIT 1", (node_id, now))
+                self._peers.leases_checked(bool(others))
 
     def drop(self, node_id: str) -> None:
         with self._db.transaction() as tx:

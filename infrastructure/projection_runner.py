@@ -21,6 +21,7 @@ from eventsourcing.application import Application
 
 from infrastructure.advisory_locks import ProjectionLeadership, SoleLeader
 from infrastructure.eventstore import head_position
+from infrastructure.peers import Peers
 from infrastructure.postgres_recorder import COMMITTER
 from infrastructure.readmodels.common import Projection, create_schema
 from infrastructure.readmodels.database import Database
@@ -55,6 +56,7 @@ class ProjectionRunner:
         listen_conninfo: str | None = None,
         listen_channel: str | None = None,
         leadership: ProjectionLeadership | SoleLeader | None = None,
+        peers: Peers | None = None,
     ) -> None:
         self._store = store
         self._db = db
@@ -64,6 +66,7 @@ class ProjectionRunner:
         self._poll_interval = poll_interval
         self._listen = (listen_conninfo, listen_channel)
         self._leadership = leadership or SoleLeader()
+        self._peers = peers or Peers()  # a lone node NOTIFYs no follower (peers.py)
         self._wake = threading.Event()
         self._urgent = threading.Event()  # someone waits: no lingering
         self._stopped = threading.Event()
@@ -159,7 +162,7 @@ class ProjectionRunner:
                 return 0
         with self._db.transaction() as tx:
             positions = self._apply(tx, changes)
-            if self._listen[0]:  # PostgreSQL: followers on other nodes LISTEN
+            if self._listen[0] and not self._peers.alone():  # followers on other nodes
                 tx.execute("SELECT pg_notify(%s, %s)", (PROJECTED_CHANNEL, COMMITTER))
         # Only once committed: `wait_for` (read-your-writes, tests) reads these from
         # other threads, and a reader woken before the commit saw the batch missing. A
@@ -246,7 +249,10 @@ class ProjectionRunner:
                         for note in conn.notifies(timeout=1.0, stop_after=1):
                             # This process's own commits: the writer woke the runner
                             # already, and its own projection cycle needs no other.
-                            self.wake(urgent=note.payload != COMMITTER)
+                            foreign = note.payload != COMMITTER
+                            if foreign:
+                                self._peers.heard()
+                            self.wake(urgent=foreign)
             except Exception:
                 log.warning("LISTEN connection lost; polling until it is back")
                 self._stopped.wait(1.0)

@@ -24,6 +24,8 @@ from infrastructure.erasure import StoreShredder
 from infrastructure.eventstore import ChatEventStore, open_event_store, postgres_channel
 from infrastructure.passwords import Argon2Hasher
 from infrastructure.past import StoreAndIndexes
+from infrastructure.peers import Peers
+from infrastructure.postgres_recorder import ColumnsPostgresRecorder
 from infrastructure.presence_leases import SqlNodeLeases
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.readmodels.chats import ChatsView
@@ -152,13 +154,19 @@ def bootstrap(
     with schema_lock(location):  # tables are created here, one node at a time
         store = open_event_store(location)
         db = open_database(location)
+        # Whether another process follows this node's commits: a lone node NOTIFYs
+        # nobody (infrastructure/peers.py). Told by the lease check at each heartbeat.
+        peers = Peers()
+        if isinstance(store.recorder, ColumnsPostgresRecorder):
+            store.recorder.peers = peers
         if isinstance(location, PostgresLocation):
             runner = ProjectionRunner(store, db, chosen, listen_conninfo=location.conninfo,
                                       listen_channel=postgres_channel(store),
-                                      leadership=ProjectionLeadership(location.conninfo))
+                                      leadership=ProjectionLeadership(location.conninfo),
+                                      peers=peers)
         else:
             runner = ProjectionRunner(store, db, chosen)
-        leases = SqlNodeLeases(db)
+        leases = SqlNodeLeases(db, peers)
     loader = AggregateLoader(store, cache_size)
     backpressure = DeliveryBackpressure(settings.delivery_budget_ms)
     history = next((p.projection for p in chosen if isinstance(p, HistoryView)),

@@ -100,10 +100,12 @@ def reset_relay(url: str, data: Path) -> None:
 
 
 async def test_an_erased_user_is_found_nowhere_and_everyone_else_stays(
+    # The broker first: fixtures stop in reverse order, so the servers stop while it
+    # still answers (a relay stopping without a broker waits out its grace, 15 s).
+    kafka_broker: TansuBroker,
     backend: tuple[str, Path],
     server_factory: Callable[..., ServerProcess],
     js_clients: Callable[[str], Awaitable[JsClient]],
-    kafka_broker: TansuBroker,
 ) -> None:
     url, data = backend
     marker = f"MARKER-{uuid.uuid4().hex}"

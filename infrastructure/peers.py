@@ -4,7 +4,9 @@ A commit NOTIFYs the store's channel so that the node applying the projections w
 once, and the leader NOTIFYs after each projection cycle so that followers fan out at
 once. A node serving alone has nobody to wake: each NOTIFY cost ~0.25 ms inside the
 insert's table lock, and woke this process's own LISTEN thread only for it to find its
-own payload (issue 13). So a node that knows it is alone sends none.
+own payload (issue 13). So a node that knows it is alone sends none, and its projection
+cycles gather more events each (`LONE_LINGER_S`, infrastructure/projection_runner.py):
+no follower waits for them to fan its commits out.
 
 "Alone" is decided from two signals, and the default is "not alone":
 - the lease check at each heartbeat (`SqlNodeLeases.renew`): no other node holds a live
@@ -14,7 +16,9 @@ own payload (issue 13). So a node that knows it is alone sends none.
   so a lone node hears of it well before its next heartbeat.
 
 A wrong "alone" only delays: the other node's runner polls every 0.25 s and reads the
-positions and the log itself; nothing is lost or doubled. A process that never checks
+positions and the log itself; nothing is lost or doubled. (Two nodes given the same
+ESCHAT_NODE_ID would each see no other lease, and deliver each other's messages at that
+poll: one more reason the ids must differ.) A process that never checks
 leases (the CLI, tests, a node of an earlier release) always NOTIFYs."""
 
 import time

@@ -39,6 +39,9 @@ PROJECTED_CHANNEL = "eschat_projected"  # the leader NOTIFYs it after applying a
 # cut the wait short; other nodes' do. Reads that must reflect what this node
 # delivered wait for it (`delivered`, application/service.py).
 LINGER_S = 0.02
+# The same for a node serving alone (infrastructure/peers.py): no follower waits for its
+# cycles to fan its commits out, so they may gather more events each.
+LONE_LINGER_S = 0.1
 
 # listener(rows, upto): feed rows in store order, complete up to position `upto`.
 FeedListener = Callable[[list[tuple[Any, ...]], int], None]
@@ -207,7 +210,7 @@ class ProjectionRunner:
                 self._wake.wait(self._poll_interval)
                 self._wake.clear()
                 if not self._urgent.is_set():
-                    self._urgent.wait(LINGER_S)
+                    self._urgent.wait(LONE_LINGER_S if self._peers.alone() else LINGER_S)
                 self._urgent.clear()
 
     def _emit_feed(self) -> None:

@@ -165,7 +165,7 @@ def bootstrap(
                                       leadership=ProjectionLeadership(location.conninfo),
                                       peers=peers)
         else:
-            runner = ProjectionRunner(store, db, chosen)
+            runner = ProjectionRunner(store, db, chosen, peers=peers)
         leases = SqlNodeLeases(db, peers)
     loader = AggregateLoader(store, cache_size)
     backpressure = DeliveryBackpressure(settings.delivery_budget_ms)

@@ -14,6 +14,8 @@ from infrastructure.readmodels.database import Database
 
 DDL = ("CREATE TABLE IF NOT EXISTS node_leases (node_id TEXT PRIMARY KEY,"
        " lease_until DOUBLE PRECISION NOT NULL)")
+OTHERS = ("SELECT 1 FROM node_leases WHERE node_id <> %s AND lease_until >= %s"
+          " LIMIT 1")
 # Rows of nodes gone for this long are deleted, so the table holds live nodes only.
 FORGET_AFTER_S = 86_400.0
 
@@ -35,10 +37,12 @@ class SqlNodeLeases:
             tx.execute("DELETE FROM node_leases WHERE lease_until < %s",
                        (now - FORGET_AFTER_S,))
             if self._peers is not None:
-                others = tx.fetchall(
-                    "SELECT 1 FROM node_leases WHERE node_id <> %s AND lease_until >= %s"
-                    " LIMIT 1", (node_id, now))
-                self._peers.leases_checked(bool(others))
+                self._peers.leases_checked(bool(tx.fetchall(OTHERS, (node_id, now))))
+
+    def others_alive(self, node_id: str) -> bool:
+        """Whether a node other than `node_id` holds a live lease."""
+        with self._db.transaction() as tx:
+            return bool(tx.fetchall(OTHERS, (node_id, time.time())))
 
     def drop(self, node_id: str) -> None:
         with self._db.transaction() as tx:

@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from eventsourcing.persistence import Notification
@@ -167,6 +168,7 @@ def bootstrap(
         else:
             runner = ProjectionRunner(store, db, chosen, peers=peers)
         leases = SqlNodeLeases(db, peers)
+        peers.recheck_with(partial(leases.others_alive, settings.effective_node_id))
     loader = AggregateLoader(store, cache_size)
     backpressure = DeliveryBackpressure(settings.delivery_budget_ms)
     history = next((p.projection for p in chosen if isinstance(p, HistoryView)),

@@ -1,6 +1,7 @@
 """A node serving alone on PostgreSQL NOTIFYs nobody (infrastructure/peers.py): its
-commits and projection cycles stay silent while no other node holds a lease and none
-was heard from, and they NOTIFY again as soon as another node shows up either way."""
+commits and projection cycles stay silent while no other node holds a lease, and they
+NOTIFY again once its heartbeat sees another node's lease, or at once when a node that
+just started NOTIFYs."""
 
 import time
 from collections.abc import Iterator
@@ -77,12 +78,21 @@ async def test_a_lone_node_notifies_nobody_until_another_node_shows_up(
     await send_and_project(node, chat_id, "alone again")
     assert listener.heard() == set()
 
-    # A node that started since (no heartbeat here yet) is heard at its first commit.
-    listener.conn.execute("SELECT pg_notify(%s, 'a-starting-node')", (channel,))
+    # The CLI (no lease) NOTIFYs: nothing changes.
+    listener.conn.execute("SELECT pg_notify(%s, 'the-cli')", (channel,))
     listener.heard(0.2)  # its own NOTIFY
+    await send_and_project(node, chat_id, "the CLI wrote")
+    assert listener.heard() == set()
+
+    # A node that starts writes its lease, then commits and NOTIFYs: this node knows of
+    # it from that NOTIFY, before its own next heartbeat.
+    time.sleep(1.1)  # past the recheck interval the CLI's NOTIFY started
+    SqlNodeLeases(node.db).renew("new-node", LEASE_S)
+    listener.conn.execute("SELECT pg_notify(%s, 'new-node')", (channel,))
+    listener.heard(0.2)
     deadline = time.monotonic() + 5
     while node.store.recorder.peers.alone() and time.monotonic() < deadline:  # type: ignore[attr-defined]
         time.sleep(0.02)
-    await send_and_project(node, chat_id, "heard of a new node")
+    await send_and_project(node, chat_id, "a new node started")
     assert listener.heard() == {channel, PROJECTED_CHANNEL}
     listener.conn.close()

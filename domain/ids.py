@@ -32,6 +32,7 @@ def user_aggregate_id(user_id: str) -> UUID:
     return uuid5(_NAMESPACE, "user:" + user_id)
 
 
+@lru_cache(maxsize=4096)  # a send asks three times (its reads, its command, the aggregate)
 def message_id_for(sender_id: str, client_message_id: str) -> UUID:
     """A retried send with the same clientMessageId maps to the same aggregate."""
     return uuid5(_NAMESPACE, f"message:{sender_id}:{client_message_id}")

@@ -1,4 +1,4 @@
-"""Whether any other node follows this node's commits (PostgreSQL).
+"""Whether any other node follows this node's commits.
 
 A commit NOTIFYs the store's channel so that the node applying the projections wakes at
 once, and the leader NOTIFYs after each projection cycle so that followers fan out at
@@ -6,7 +6,8 @@ once. A node serving alone has nobody to wake: each NOTIFY cost ~0.25 ms inside 
 insert's table lock, and woke this process's own LISTEN thread only for it to find its
 own payload (issue 13). So a node that knows it is alone sends none, and its projection
 cycles gather more events each (`LONE_LINGER_S`, infrastructure/projection_runner.py):
-no follower waits for them to fan its commits out.
+no follower waits for them to fan its commits out. (On SQLite, one node per store, only
+the latter applies: there is no NOTIFY.)
 
 "Alone" means no other node holds a live lease (infrastructure/presence_leases.py). The
 default is "not alone", until the first lease check. The leases are checked:

@@ -4,8 +4,6 @@ NOTIFY again once its heartbeat sees another node's lease, or at once when a nod
 just started NOTIFYs."""
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -14,17 +12,14 @@ from infrastructure.eventstore import postgres_channel
 from infrastructure.presence_leases import SqlNodeLeases
 from infrastructure.projection_runner import PROJECTED_CHANNEL
 from interfaces.server import Container
-from tests.integration.core.conftest import make_container
 
 LEASE_S = 75.0
 
 
 @pytest.fixture
-def node(postgres_url: str, tmp_path: Path) -> Iterator[Container]:
-    c = make_container(postgres_url, tmp_path)
-    c.start()
-    yield c
-    c.close()
+def database_url(postgres_url: str) -> str:
+    """PostgreSQL only (SQLite has no NOTIFY): the `container` fixture's store."""
+    return postgres_url
 
 
 class Listener:
@@ -46,7 +41,8 @@ async def send_and_project(node: Container, chat_id: str, text: str) -> None:
 
 
 async def test_a_lone_node_notifies_nobody_until_another_node_shows_up(
-        node: Container, postgres_url: str) -> None:
+        container: Container, postgres_url: str) -> None:
+    node = container
     channel = postgres_channel(node.store)
     assert channel is not None
     listener = Listener(postgres_url, channel)

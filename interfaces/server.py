@@ -155,8 +155,9 @@ def bootstrap(
     with schema_lock(location):  # tables are created here, one node at a time
         store = open_event_store(location)
         db = open_database(location)
-        # Whether another process follows this node's commits: a lone node NOTIFYs
-        # nobody (infrastructure/peers.py). Told by the lease check at each heartbeat.
+        # Whether another node follows this node's commits (infrastructure/peers.py): a
+        # lone node NOTIFYs nobody and its projection cycles linger longer. The lease
+        # checks tell it: at each heartbeat, and when another process NOTIFYs.
         peers = Peers()
         if isinstance(store.recorder, ColumnsPostgresRecorder):
             store.recorder.peers = peers

@@ -167,9 +167,7 @@ class ChatGateway:
         except InvalidToken as e:
             log.info("refused connection: %s", e)
             raise ConnectRefused(AUTH_FAILED) from e
-        if identity.external:
-            await self.service.ensure_user(identity.user_id, external=True)
-        elif await self.service.get_user(identity.user_id) is None:
+        if not await self.service.known_user(identity.user_id, identity.external):
             raise ConnectRefused(AUTH_FAILED)
         user_id = identity.user_id
         plain = not self.recovery or (isinstance(auth, dict) and auth.get("recovery") is False)

@@ -4,7 +4,6 @@
 key whose user does not exist. A token from a configured external issuer
 provisions its user on first sight (ChatService.ensure_user)."""
 
-from collections import OrderedDict
 from typing import Any
 
 from litestar import Request
@@ -20,13 +19,11 @@ SECURITY: list[dict[str, list[str]]] = [{SECURITY_SCHEME: []}]
 
 
 class Authenticator:
-    """Verifies tokens; remembers users known to exist (users are never deleted)."""
+    """Verifies tokens, and that their users exist (`ChatService.known_user`)."""
 
-    def __init__(self, tokens: TokenService, service: ChatService, cache_size: int = 10_000):
+    def __init__(self, tokens: TokenService, service: ChatService):
         self._tokens = tokens
         self._service = service
-        self._known: OrderedDict[str, None] = OrderedDict()
-        self._cache_size = cache_size
 
     async def user_of(self, authorization: str | None) -> str:
         if not authorization or not authorization[:7].lower() == "bearer ":
@@ -35,24 +32,13 @@ class Authenticator:
             identity = self._tokens.verify(authorization)
         except InvalidToken as e:
             raise NotAuthorizedException(f"invalid token: {e}") from e
-        user_id = identity.user_id
-        if user_id in self._known:
-            self._known.move_to_end(user_id)
-            return user_id
-        if identity.external:
-            try:
-                await self._service.ensure_user(user_id, external=True)
-            except DomainError as e:
-                raise NotAuthorizedException(f"invalid token subject: {e.message}") from e
-        elif await self._service.get_user(user_id) is None:
+        try:
+            known = await self._service.known_user(identity.user_id, identity.external)
+        except DomainError as e:
+            raise NotAuthorizedException(f"invalid token subject: {e.message}") from e
+        if not known:
             raise NotAuthorizedException("unknown user")
-        self._remember(user_id)
-        return user_id
-
-    def _remember(self, user_id: str) -> None:
-        self._known[user_id] = None
-        if len(self._known) > self._cache_size:
-            self._known.popitem(last=False)
+        return identity.user_id
 
 
 async def provide_me(request: Request[Any, Any, Any], service: Service) -> str:

@@ -69,7 +69,7 @@ class ProjectionRunner:
         self._poll_interval = poll_interval
         self._listen = (listen_conninfo, listen_channel)
         self._leadership = leadership or SoleLeader()
-        self._peers = peers or Peers()  # a lone node NOTIFYs no follower (peers.py)
+        self._peers = peers or Peers()  # alone: no NOTIFY, a longer linger (peers.py)
         self._wake = threading.Event()
         self._urgent = threading.Event()  # someone waits: no lingering
         self._stopped = threading.Event()

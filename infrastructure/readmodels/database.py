@@ -175,7 +175,8 @@ class PostgresDatabase(Database):
                 try:
                     yield _PostgresTx(conn.cursor())
                 finally:
-                    conn.autocommit = False
+                    if not conn.broken:  # a lost connection: the pool drops it anyway,
+                        conn.autocommit = False  # and the read's own error goes up
             else:
                 with conn.transaction():
                     yield _PostgresTx(conn.cursor())

@@ -5,7 +5,9 @@ issuer are verified with its public key, algorithms, issuer and audience."""
 
 import logging
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,13 @@ import jwt
 log = logging.getLogger(__name__)
 
 LEEWAY_SECONDS = 30
+
+# Verified tokens remembered (least recently used dropped), and the longest one kept.
+# A verify cost 185 µs in a tight loop (PyJWT parses the token twice and prepares the
+# key each time; an external issuer's RSA key costs more): at every connect and every
+# REST call. A reconnect storm after a network blip brings the same tokens again.
+VERIFIED_MAX = 10_000
+VERIFIED_TOKEN_MAX = 4096
 
 
 class InvalidToken(Exception):
@@ -41,6 +50,11 @@ class TokenService:
         self._external = external
         # Set by bootstrap: the tokens of an erased user stop working (their key's tombstone).
         self.is_erased: Callable[[str], bool] | None = None
+        # token -> (identity, its `exp`). Once a token verified, only time can make it
+        # fail (`exp`; `nbf` and `iat` only move towards valid). A failure is not kept.
+        self._verified: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
+        self._verified_lock = threading.Lock()  # the loop and REST worker threads ask
+        self._clock = time.time
 
     def issue(self, user_id: str, ttl_seconds: int) -> str:
         now = int(time.time())
@@ -48,12 +62,35 @@ class TokenService:
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def verify(self, token: str) -> Identity:
-        identity = self._verify(token)
+        identity = self._remembered(token)
+        if identity is None:
+            identity, expires = self._verify(token)
+            self._remember(token, identity, expires)
         if self.is_erased is not None and self.is_erased(identity.user_id):
             raise InvalidToken("this user was erased")
         return identity
 
-    def _verify(self, token: str) -> Identity:
+    def _remembered(self, token: str) -> Identity | None:
+        with self._verified_lock:
+            entry = self._verified.get(token)
+            if entry is None:
+                return None
+            if entry[1] + LEEWAY_SECONDS <= self._clock():
+                del self._verified[token]  # expired: verified again, and refused
+                return None
+            self._verified.move_to_end(token)
+            return entry[0]
+
+    def _remember(self, token: str, identity: Identity, expires: float | None) -> None:
+        if expires is None or len(token) > VERIFIED_TOKEN_MAX:
+            return
+        with self._verified_lock:
+            self._verified[token] = (identity, expires)
+            if len(self._verified) > VERIFIED_MAX:
+                self._verified.popitem(last=False)
+
+    def _verify(self, token: str) -> tuple[Identity, float | None]:
+        """The token's identity and `exp`, verified by PyJWT."""
         token = token.strip()
         if token[:7].lower() == "bearer ":
             token = token[7:].strip()
@@ -70,9 +107,9 @@ class TokenService:
                                 options={"require": ["sub", "exp"]})
         except jwt.PyJWTError as e:
             raise InvalidToken(str(e)) from e
-        return Identity(user_id=_subject(claims), external=False)
+        return Identity(user_id=_subject(claims), external=False), _expiry(claims)
 
-    def _verify_external(self, token: str) -> Identity:
+    def _verify_external(self, token: str) -> tuple[Identity, float | None]:
         assert self._external is not None
         ext = self._external
         try:
@@ -83,7 +120,7 @@ class TokenService:
             )
         except jwt.PyJWTError as e:
             raise InvalidToken(str(e)) from e
-        return Identity(user_id=_subject(claims), external=True)
+        return Identity(user_id=_subject(claims), external=True), _expiry(claims)
 
 
 def _subject(claims: dict[str, object]) -> str:
@@ -91,6 +128,15 @@ def _subject(claims: dict[str, object]) -> str:
     if not isinstance(sub, str) or not sub:
         raise InvalidToken("token has no subject")
     return sub
+
+
+def _expiry(claims: dict[str, object]) -> float | None:
+    """`exp` as PyJWT read it (`int()` of the claim); None if it cannot be (not kept)."""
+    exp = claims.get("exp")
+    try:
+        return float(int(exp))  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def dev_secret(data_dir: str) -> str:

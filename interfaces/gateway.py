@@ -45,6 +45,7 @@ from interfaces.gateway_payloads import (
 )
 from interfaces.presence_fanout import PresenceFanOut
 from interfaces.rate_limit import TokenBucket
+from interfaces.replay_skip import ReplaySkip
 from interfaces.socketio import ConnectRefused, Namespace, Socket, SocketIOServer
 from interfaces.socketio.context import ack_requested
 from interfaces.turns import Turns
@@ -99,6 +100,7 @@ class ChatGateway:
         self.inactivity_timeout_s = inactivity_timeout_s
         # What this node's sockets have been handed, in store order; see _replay.
         self.cursor = DeliveryCursor(0, self._fan_out)
+        self.replay_skip = ReplaySkip()
         self._followed_upto = 0  # the runner thread's last `upto`
         self._delivery_listeners: list[Callable[[Sequence[Row]], None]] = []
         self.presence = PresenceFanOut(service.chat_ids_of_many, self._publish_presence,
@@ -145,6 +147,7 @@ class ChatGateway:
         """Live delivery starts after `position` (the read models' at start-up): older
         events reach clients through history and recovery."""
         self.cursor = DeliveryCursor(position, self._fan_out)
+        self.replay_skip = ReplaySkip(position)  # older rows were never fanned out here
         self._followed_upto = position
 
     # -- connection ------------------------------------------------------------
@@ -180,7 +183,8 @@ class ChatGateway:
         if plain:
             socket.pid = None
         socket.join(user_room(user_id))
-        for chat_id in await self.service.chat_ids_of(user_id):
+        chat_ids = await self.service.chat_ids_of(user_id)
+        for chat_id in chat_ids:
             socket.join(chat_room(chat_id, plain))
         socket.data["connection"] = await self.service.open_connection(user_id)
         socket.emit(ServerEvent.CONNECTED, Connected(user_id=user_id))
@@ -188,9 +192,10 @@ class ChatGateway:
         if not plain and socket.recovery_pid and offset is not None and offset.isdigit():
             socket.recover()
             start = min(start, int(offset))
-        await self._replay(socket, user_id, start)
+        await self._replay(socket, user_id, start, chat_ids)
 
-    async def _replay(self, socket: Socket, user_id: str, after: int) -> None:
+    async def _replay(self, socket: Socket, user_id: str, after: int,
+                      chat_ids: list[str]) -> None:
         """Sends the stored events of the user's chats after `after` that this
         node has already fanned out live (later ones reach the socket live), and
         applies the membership changes among them. The last check and the connect
@@ -199,6 +204,8 @@ class ChatGateway:
         page = 1000
         plain = socket.data["plain"]
         while True:
+            if self.replay_skip.nothing_after(after, user_id, chat_ids):
+                return  # nothing of the user's was fanned out after `after`: no read
             before = self.fanned_out
             # This node delivers its commits before the read models hold them: the
             # feed is read once it has everything fanned out so far, never with a hole.
@@ -449,6 +456,7 @@ class ChatGateway:
         for listener in self._delivery_listeners:
             listener(rows)
         for position, type_, chat_id, user_id, payload_json in rows:
+            self.replay_skip.fanned_out(position, type_, chat_id, user_id)
             try:
                 if type_ in PRESENCE:  # names its user, for everyone who shares a chat
                     self.presence.changed(type_, msgspec.json.decode(payload_json))

@@ -162,3 +162,40 @@ async def test_join_chat_gives_each_message_once_between_history_and_live(
     seen = [m["content"] for m in joined["messages"]]
     seen += [m[0]["content"] for m in bob.events("new-message")]
     assert seen == [f"m{i}" for i in range(30)]  # no gap, no duplicate, in order
+
+
+
+async def test_sockets_connecting_while_messages_stream_get_each_later_one_once(
+    pair: Pair, py_clients: Callable[[], PyClient],
+) -> None:
+    """A message fanned out while a socket connects is replayed to it at the seam
+    (interfaces/replay_skip.py decides when there is nothing to replay)."""
+    server, chat_id, _, _ = pair
+    alice_token, bob_token = server.token("alice"), server.token("bob")
+    senders = [py_clients() for _ in range(4)]  # each socket has its own send rate limit
+    for sender in senders:
+        await sender.connect(server.url, alice_token, transports=["websocket"])
+    seqs: list[int] = []
+
+    async def stream(sender: PyClient, name: str) -> None:  # within 20/s, bursts of 40
+        for i in range(50):
+            ack = await sender.call("send-message", {"chatId": chat_id, "content": f"{name}{i}"})
+            assert ack["success"], ack
+            seqs.append(ack["seq"])
+            await asyncio.sleep(0.025)
+
+    sending = asyncio.gather(*(stream(s, f"s{n}-") for n, s in enumerate(senders)))
+    sockets: list[PyClient] = []
+    while not sending.done() and len(sockets) < 20:
+        await asyncio.sleep(0.03)
+        socket = py_clients()
+        await socket.connect(server.url, bob_token, transports=["websocket"])
+        sockets.append(socket)
+    await sending
+    assert len(sockets) >= 10
+    seqs.sort()
+    for socket in sockets:
+        await socket.event("new-message", lambda a: a[0]["seq"] == seqs[-1])
+        seen = [m[0]["seq"] for m in socket.events("new-message")]
+        # What a socket gets is everything from some message on: no gap, no duplicate.
+        assert seen == seqs[len(seqs) - len(seen):], seen

@@ -125,6 +125,9 @@ def issue13(rows: list[Row], client: str) -> str:
         [f"reconnect storm, {shape('storm', 'throughput')}: s from first connect to last "
          "`connected`",
          *cells("storm", "throughput", lambda r: num(r["connect_s"], 2))],
+        ["storm: server CPU s; PostgreSQL CPU s, from the first connect to all connected",
+         *cells("storm", "throughput", lambda r: f"{num(r.get('connect_server_cpu_s'), 2)}; "
+                                                 f"{num(r.get('connect_db_cpu_s'), 2)}")],
         ["storm, from 2 s after the last `connected`: acks/s over the window; per second",
          *cells("storm", "throughput", lambda r: f"{num(r['acks_per_s'])}; "
                 + " ".join(str(n) for n in r["ack_timeline"]))],

@@ -355,12 +355,18 @@ def storm_scenario(server: Server, sizes: Sizes, cores: set[int] | None, loadgen
                 "roomSize": len(members)} for u in members]
     time.sleep(1.0)  # PostgreSQL's counters of the setup settle
     counters = [pg_counters(server)]
+    procs = server.procs()
+    cpu0, db0 = cpu_seconds(procs), per_pid_cpu(server.db_procs())
     mark("connect")
     gens = Loadgens(server, clients, sizes.loadgen_procs, cores, content_size=sizes.content_size,
                     client=client, connect_batch=len(clients))
     try:
         first = min(r["firstConnectNs"] for r in gens.ready)
         last = max(r["lastConnectedNs"] for r in gens.ready)
+        # The CPU the connects cost, up to the moment every client was connected.
+        connect_cpu = cpu_seconds(procs) - cpu0
+        connect_db_cpu = sum(t - db0.get(pid, 0.0)
+                             for pid, t in per_pid_cpu(server.db_procs()).items())
         start = max(last + int(sizes.storm_settle * 1e9), time.monotonic_ns() + 100_000_000)
         mark("settle")
 
@@ -382,6 +388,7 @@ def storm_scenario(server: Server, sizes: Sizes, cores: set[int] | None, loadgen
             "offered": (f"{sizes.storm_settle:g} s after {len(members):,} connected at once, "
                         f"closed loop, <= {sizes.max_rate_per_sender:g}/s/sender"),
             "connect_s": (last - first) / 1e9,
+            "connect_server_cpu_s": connect_cpu, "connect_db_cpu_s": connect_db_cpu,
             "settle_s": (start - last) / 1e9, **row,
             # PostgreSQL's work from the first connect to the window, then in the window
             "db_work_connect": counter_delta(counters[1], counters[0]) if counters[0] else {},

@@ -183,6 +183,8 @@ class ChatGateway:
         if plain:
             socket.pid = None
         socket.join(user_room(user_id))
+        # The read models hold every membership change up to `start`: those rows are
+        # fanned out only after they are projected (infrastructure/commit_feed.py).
         chat_ids = await self.service.chat_ids_of(user_id)
         for chat_id in chat_ids:
             socket.join(chat_room(chat_id, plain))

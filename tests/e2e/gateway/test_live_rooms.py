@@ -168,8 +168,10 @@ async def test_join_chat_gives_each_message_once_between_history_and_live(
 async def test_sockets_connecting_while_messages_stream_get_each_later_one_once(
     pair: Pair, py_clients: Callable[[], PyClient],
 ) -> None:
-    """A message fanned out while a socket connects is replayed to it at the seam
-    (interfaces/replay_skip.py decides when there is nothing to replay)."""
+    """The seam between a connect's replay and live delivery, under a stream: each new
+    socket gets a run without gap or duplicate up to the last message. (It cannot tell
+    a message lost before a socket's first one from one sent before its connect: the
+    rule that skips the replay is tested in tests/unit/test_replay_skip.py.)"""
     server, chat_id, _, _ = pair
     alice_token, bob_token = server.token("alice"), server.token("bob")
     senders = [py_clients() for _ in range(4)]  # each socket has its own send rate limit

@@ -94,13 +94,14 @@ class TokenService:
         token = token.strip()
         if token[:7].lower() == "bearer ":
             token = token[7:].strip()
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as e:
-            raise InvalidToken("malformed token") from e
-        alg = header.get("alg")
-        if self._external is not None and alg in self._external.algorithms and alg != "HS256":
-            return self._verify_external(token)
+        if self._external is not None:  # its algorithm says whose token it is
+            try:
+                header = jwt.get_unverified_header(token)
+            except jwt.PyJWTError as e:
+                raise InvalidToken("malformed token") from e
+            alg = header.get("alg")
+            if alg in self._external.algorithms and alg != "HS256":
+                return self._verify_external(token)
         try:
             # Only HS256 with our key: `alg: none` and every other algorithm fail here.
             claims = jwt.decode(token, self._secret, algorithms=["HS256"], leeway=LEEWAY_SECONDS,

@@ -82,3 +82,12 @@ def test_the_least_recently_used_token_is_forgotten_first(
     assert decodes == []
     service.verify(b)
     assert decodes == [b]
+
+
+def test_only_hs256_with_our_key_is_accepted() -> None:
+    service = TokenService(SECRET)
+    claims = {"sub": "alice", "exp": int(time.time()) + 60}
+    for token in (jwt.encode(claims, None, algorithm="none"),
+                  jwt.encode(claims, SECRET * 2, algorithm="HS512")):
+        with pytest.raises(InvalidToken):
+            service.verify(token)

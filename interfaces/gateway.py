@@ -205,8 +205,9 @@ class ChatGateway:
         between them, so nothing is lost or sent twice at the seam."""
         page = 1000
         plain = socket.data["plain"]
+        watched = list(chat_ids)  # and the chats the replay joins
         while True:
-            if self.replay_skip.nothing_after(after, user_id, chat_ids):
+            if self.replay_skip.nothing_after(after, user_id, watched):
                 return  # nothing of the user's was fanned out after `after`: no read
             before = self.fanned_out
             # This node delivers its commits before the read models hold them: the
@@ -226,6 +227,7 @@ class ChatGateway:
                         socket.leave(room)
                     else:
                         socket.join(room)
+                        watched.append(item.chat_id)
                     socket.emit(item.type, item.data, *offset)
                 elif item.type in WITH_OFFSET:
                     socket.emit(item.type, item.data, *offset)

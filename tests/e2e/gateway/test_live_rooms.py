@@ -164,7 +164,6 @@ async def test_join_chat_gives_each_message_once_between_history_and_live(
     assert seen == [f"m{i}" for i in range(30)]  # no gap, no duplicate, in order
 
 
-
 async def test_sockets_connecting_while_messages_stream_get_each_later_one_once(
     pair: Pair, py_clients: Callable[[], PyClient],
 ) -> None:

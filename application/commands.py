@@ -31,6 +31,8 @@ def _ids(*values: object) -> list[UUID]:
     """The ids among `values` that parse (bad input fails later, inside the command)."""
     ids = []
     for value in values:
+        if value is None:  # not given (usually: a reply or thread id); no exception to raise
+            continue
         with suppress(InvalidInput):
             ids.append(parse_uuid(value, "id"))
     return ids

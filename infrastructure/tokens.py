@@ -54,7 +54,6 @@ class TokenService:
         # fail (`exp`; `nbf` and `iat` only move towards valid). A failure is not kept.
         self._verified: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
         self._verified_lock = threading.Lock()  # callers need not be on one thread
-        self._clock = time.time
 
     def issue(self, user_id: str, ttl_seconds: int) -> str:
         now = int(time.time())
@@ -75,7 +74,7 @@ class TokenService:
             entry = self._verified.get(token)
             if entry is None:
                 return None
-            if entry[1] + LEEWAY_SECONDS <= self._clock():
+            if entry[1] + LEEWAY_SECONDS <= time.time():
                 del self._verified[token]  # expired: verified again, and refused
                 return None
             self._verified.move_to_end(token)

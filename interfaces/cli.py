@@ -251,6 +251,7 @@ BENCHES = {
     "receipt-storm": "receipt_storm.py",
     "message-aging": "message_aging.py",
     "as-of": "as_of.py",
+    "insert-shapes": "insert_shapes.py",
 }
 
 

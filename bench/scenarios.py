@@ -60,13 +60,14 @@ class Sizes:
     loadgen_procs: int = 2
     drain: float = 10               # at most, after a run, for acks and deliveries in flight
     quiet: float = 1.0              # a run's drain ends after this long without a frame
+    setup_pause: float = 1.0        # storm: between seeding the room and the first connect
 
 
 TINY = Sizes(rooms=2, room_size=3, rooms_rate=20, fanout_members=20, fanout_senders=2,
              fanout_rate=5, latency_rooms=2, latency_rate=10, storm_members=20,
              storm_senders=2, storm_settle=0.3, storm_seconds=1.0, idle=50,
              rebuild_events=500, history_messages=200, history_concurrency=4, seconds=1.0,
-             warmup=0.2, loadgen_procs=2, drain=5, quiet=0.4)
+             warmup=0.2, loadgen_procs=2, drain=5, quiet=0.4, setup_pause=0.2)
 CLIENTS = ("sio", "raw")
 
 
@@ -353,8 +354,7 @@ def storm_scenario(server: Server, sizes: Sizes, cores: set[int] | None, loadgen
     senders = set(members[:sizes.storm_senders])
     clients = [{"auth": auth[u], "chatId": rooms[0].chat_id if u in senders else None,
                 "roomSize": len(members)} for u in members]
-    if server.database_url and server.database_url.startswith("postgresql"):
-        time.sleep(1.0)  # PostgreSQL's counters of the setup settle
+    time.sleep(sizes.setup_pause)  # the seeding's projections and PostgreSQL's counters settle
     counters = [pg_counters(server)]
     procs = server.procs()
     cpu0, db0 = cpu_seconds(procs), per_pid_cpu(server.db_procs())

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ import httpx
 import psutil
 import psycopg
 
+from tests.ports import free_port  # below the ephemeral range: see there
+
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "bench" / "peers" / "node"
 SERVERS = ("eschat-sqlite", "eschat-postgres", "node-socketio", "node-socketio-pg",
@@ -31,12 +32,6 @@ JWT_SECRET = "bench-secret-" + "x" * 32
 
 class BenchError(RuntimeError):
     """A setup problem to report to the user as one clear line."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def reset_postgres(url: str) -> None:

@@ -3,7 +3,6 @@
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+
+from tests.ports import free_port
 
 
 def worker_database(url: str) -> str:
@@ -36,12 +37,6 @@ PG_URL = worker_database(
 # Processes the tests start (benches, the fixture maker) use the same database.
 os.environ["ESCHAT_TEST_PG_URL"] = PG_URL
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def reset_postgres(url: str = PG_URL) -> None:
